@@ -1,1 +1,54 @@
-//! verifier
+//! # agentid-verifier
+//!
+//! Stateless, offline verification of SD-JWT VC credentials and presentations
+//! (RFC 9901 SD-JWT, IETF SD-JWT VC), as an API gateway or tool server embeds it.
+//!
+//! **Goals**: every check of RFC 9901 §7, an algorithm allow-list (EdDSA, ES256K,
+//! ES256), issuer keys from a trust store (did:key decoded here, offline, or a pinned
+//! JWK), key binding to one audience and nonce, limits on every input, and a result
+//! type — [`Verified`] — that only this crate can build.
+//!
+//! **Non-goals**: no network, no storage, no async runtime, no DID resolution beyond
+//! did:key. Clocks are inputs: every check takes `now` in seconds.
+//!
+//! ```
+//! use agentid_verifier::{Policy, PresentationRequest, TrustStore, Verifier, VerifyError};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let trust = TrustStore::from_json(br#"{"issuers": [
+//!     {"id": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"}
+//! ]}"#)?;
+//! let verifier = Verifier::new(trust, Policy::default());
+//! let request = PresentationRequest::new("https://tools.example", "n-0S6_WzA2Mj");
+//! // Garbage is rejected with a typed reason, never a panic.
+//! let verdict = verifier.verify_presentation("not-an-sd-jwt", &request, 1_700_000_000);
+//! assert!(matches!(verdict, Err(VerifyError::Malformed(_))));
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod alg;
+pub mod did_key;
+mod encoding;
+mod error;
+mod jws;
+mod key;
+mod limits;
+mod reveal;
+mod sd_jwt;
+mod trust;
+mod verify;
+
+pub use alg::Algorithm;
+pub use encoding::b64url_encode;
+pub use error::{KeyError, RejectionKind, SignatureRole, VerifyError};
+pub use key::{PublicKey, SignatureInvalid};
+pub use limits::Limits;
+pub use sd_jwt::sha256_b64;
+pub use trust::{TrustStore, TrustedIssuer};
+pub use verify::{
+    KeyBinding, Policy, PresentationRequest, Verified, Verifier, KB_JWT_TYP, SD_JWT_VC_TYP,
+};

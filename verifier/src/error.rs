@@ -1,0 +1,192 @@
+//! Why a presentation was rejected.
+//!
+//! The variants separate "could not check" (malformed input, an issuer nobody trusts)
+//! from "checked and invalid" (a bad signature, a broken binding, an expired
+//! credential). Signature failures never say which byte was wrong.
+
+use thiserror::Error;
+
+/// Which signature in a presentation failed to verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureRole {
+    /// The issuer's signature over the credential.
+    Issuer,
+    /// The holder's signature over the key-binding JWT.
+    KeyBinding,
+}
+
+impl std::fmt::Display for SignatureRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SignatureRole::Issuer => "issuer",
+            SignatureRole::KeyBinding => "key-binding",
+        })
+    }
+}
+
+/// The broad class of a rejection, for callers that route on it (exit codes, HTTP
+/// status, metrics) without matching every variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// The input is not a well-formed SD-JWT or breaks a limit: it could not be checked.
+    Malformed,
+    /// The issuer is not in the trust store, or its key does not match the header.
+    UntrustedIssuer,
+    /// A signature does not verify.
+    InvalidSignature,
+    /// The presentation is not bound to this request or this holder (audience,
+    /// nonce, `sd_hash`, missing key binding).
+    InvalidBinding,
+    /// The credential or key binding is outside its validity window.
+    Expired,
+    /// The credential is not valid yet.
+    NotYetValid,
+    /// The input is well formed but a policy of the verifier refuses it (`typ`,
+    /// `alg`, disclosure rules).
+    Policy,
+}
+
+impl RejectionKind {
+    /// A stable, machine-readable name (`malformed`, `untrusted_issuer`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectionKind::Malformed => "malformed",
+            RejectionKind::UntrustedIssuer => "untrusted_issuer",
+            RejectionKind::InvalidSignature => "invalid_signature",
+            RejectionKind::InvalidBinding => "invalid_binding",
+            RejectionKind::Expired => "expired",
+            RejectionKind::NotYetValid => "not_yet_valid",
+            RejectionKind::Policy => "policy",
+        }
+    }
+}
+
+/// A presentation or credential was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The input could not be parsed, or breaks a structural rule of RFC 7515 / RFC 9901.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// The input is larger, deeper or longer than the verifier's limits allow.
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
+    /// The algorithm in a JWS header is not on the allow-list (`none`, HMAC, RSA, …).
+    #[error("algorithm not allowed: {0}")]
+    AlgorithmNotAllowed(String),
+    /// The `typ` header is not one the verifier accepts.
+    #[error("unexpected typ {found:?} (expected {expected})")]
+    UnexpectedType {
+        /// What the header said (`None` when absent).
+        found: Option<String>,
+        /// What was accepted.
+        expected: String,
+    },
+    /// The issuer is not in the trust store.
+    #[error("untrusted issuer {0}")]
+    UntrustedIssuer(String),
+    /// The header's `kid` does not name the trusted issuer's key.
+    #[error("kid does not match the issuer: {0}")]
+    KeyIdMismatch(String),
+    /// A signature did not verify.
+    #[error("invalid {0} signature")]
+    InvalidSignature(SignatureRole),
+    /// A disclosure breaks RFC 9901 §7.1 (unreferenced, repeated digest, name
+    /// collision, `_sd` or `...` misuse).
+    #[error("invalid disclosure: {0}")]
+    InvalidDisclosure(String),
+    /// The credential's `exp` has passed (allowing for clock skew).
+    #[error("credential expired at {expired_at}")]
+    Expired {
+        /// The `exp` claim, in seconds since the Unix epoch.
+        expired_at: u64,
+    },
+    /// The credential's `nbf` (or `iat`) lies in the future (allowing for clock skew).
+    #[error("credential not valid before {valid_from}")]
+    NotYetValid {
+        /// The `nbf` or `iat` claim, in seconds since the Unix epoch.
+        valid_from: u64,
+    },
+    /// A key-binding JWT was required and is missing.
+    #[error("key binding required but the presentation has no KB-JWT")]
+    MissingKeyBinding,
+    /// A key-binding JWT is present where none was expected (an issued credential).
+    #[error("unexpected KB-JWT: an issued credential carries no key binding")]
+    UnexpectedKeyBinding,
+    /// The credential has no usable `cnf.jwk` holder key.
+    #[error("credential has no usable holder key (cnf.jwk): {0}")]
+    MissingHolderKey(String),
+    /// The KB-JWT is for another audience.
+    #[error("key binding audience mismatch")]
+    AudienceMismatch,
+    /// The KB-JWT answers another request.
+    #[error("key binding nonce mismatch")]
+    NonceMismatch,
+    /// The KB-JWT's `sd_hash` does not cover the presented credential and disclosures.
+    #[error("key binding sd_hash mismatch")]
+    SdHashMismatch,
+    /// The KB-JWT's `iat` is too old or in the future.
+    #[error("key binding issued at {iat} is outside the accepted window")]
+    StaleKeyBinding {
+        /// The KB-JWT's `iat`.
+        iat: u64,
+    },
+}
+
+impl VerifyError {
+    /// The broad class of this rejection.
+    pub fn kind(&self) -> RejectionKind {
+        match self {
+            VerifyError::Malformed(_) | VerifyError::LimitExceeded(_) => RejectionKind::Malformed,
+            VerifyError::AlgorithmNotAllowed(_)
+            | VerifyError::UnexpectedType { .. }
+            | VerifyError::InvalidDisclosure(_) => RejectionKind::Policy,
+            VerifyError::UntrustedIssuer(_) | VerifyError::KeyIdMismatch(_) => {
+                RejectionKind::UntrustedIssuer
+            }
+            VerifyError::InvalidSignature(_) => RejectionKind::InvalidSignature,
+            VerifyError::Expired { .. } | VerifyError::StaleKeyBinding { .. } => {
+                RejectionKind::Expired
+            }
+            VerifyError::NotYetValid { .. } => RejectionKind::NotYetValid,
+            VerifyError::MissingKeyBinding
+            | VerifyError::UnexpectedKeyBinding
+            | VerifyError::MissingHolderKey(_)
+            | VerifyError::AudienceMismatch
+            | VerifyError::NonceMismatch
+            | VerifyError::SdHashMismatch => RejectionKind::InvalidBinding,
+        }
+    }
+
+    pub(crate) fn malformed(msg: impl Into<String>) -> Self {
+        VerifyError::Malformed(msg.into())
+    }
+
+    pub(crate) fn disclosure(msg: impl Into<String>) -> Self {
+        VerifyError::InvalidDisclosure(msg.into())
+    }
+}
+
+/// A key, DID or trust-store entry could not be decoded. This is configuration or
+/// input error, not a verdict on a presentation.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The did:key identifier is not valid (prefix, multibase, multicodec, length).
+    #[error("invalid did:key: {0}")]
+    InvalidDid(String),
+    /// The multicodec names a key type this crate does not support.
+    #[error("unsupported key type (multicodec 0x{0:x})")]
+    UnsupportedCodec(u64),
+    /// The bytes are not a valid point on the curve, or a weak (small-order) key.
+    #[error("invalid public key: {0}")]
+    InvalidKey(String),
+    /// The JWK is malformed or of an unsupported type.
+    #[error("invalid JWK: {0}")]
+    InvalidJwk(String),
+    /// A trust file could not be read as the expected JSON.
+    #[error("invalid trust store: {0}")]
+    InvalidTrustStore(String),
+}

@@ -1,0 +1,90 @@
+//! Compact JWS (RFC 7515 §7.1) parsing. Nothing here trusts the token: the header
+//! only ever names an algorithm from the allow-list and a key id to check.
+
+use serde_json::{Map, Value};
+
+use crate::alg::Algorithm;
+use crate::encoding::{b64url_decode, decode_json_object};
+use crate::error::VerifyError;
+
+/// A parsed, unverified compact JWS.
+#[derive(Debug, Clone)]
+pub(crate) struct CompactJws<'a> {
+    /// `BASE64URL(header) || '.' || BASE64URL(payload)`: the bytes that were signed.
+    pub(crate) signing_input: &'a str,
+    pub(crate) alg: Algorithm,
+    pub(crate) typ: Option<String>,
+    pub(crate) kid: Option<String>,
+    pub(crate) payload: Map<String, Value>,
+    pub(crate) signature: Vec<u8>,
+}
+
+impl<'a> CompactJws<'a> {
+    /// Parses `header.payload.signature`. `what` names the token in errors.
+    pub(crate) fn parse(token: &'a str, max_depth: usize, what: &str) -> Result<Self, VerifyError> {
+        let mut parts = token.splitn(4, '.');
+        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(VerifyError::malformed(format!("{what} is not a compact JWS")));
+        };
+        let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+        let header = decode_json_object(header_b64, max_depth, &format!("{what} header"))?;
+        let alg = match header.get("alg") {
+            Some(Value::String(alg)) => Algorithm::from_header(alg)?,
+            _ => return Err(VerifyError::malformed(format!("{what} header has no alg"))),
+        };
+        if header.contains_key("crit") {
+            // RFC 7515 §4.1.11: no extension is understood here, so none may be critical.
+            return Err(VerifyError::malformed(format!(
+                "{what} header lists critical extensions this verifier does not support"
+            )));
+        }
+        let typ = optional_string(&header, "typ", what)?;
+        let kid = optional_string(&header, "kid", what)?;
+        let payload = decode_json_object(payload_b64, max_depth, &format!("{what} payload"))?;
+        let signature = b64url_decode(signature_b64, &format!("{what} signature"))?;
+        Ok(CompactJws { signing_input, alg, typ, kid, payload, signature })
+    }
+}
+
+fn optional_string(
+    header: &Map<String, Value>,
+    name: &str,
+    what: &str,
+) -> Result<Option<String>, VerifyError> {
+    match header.get(name) {
+        None => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value.clone())),
+        Some(_) => Err(VerifyError::malformed(format!(
+            "{what} header {name} must be a string (RFC 7515 §4.1)"
+        ))),
+    }
+}
+
+/// Reads an optional NumericDate claim. agentid accepts whole, non-negative seconds only.
+pub(crate) fn numeric_date(
+    payload: &Map<String, Value>,
+    name: &str,
+    what: &str,
+) -> Result<Option<u64>, VerifyError> {
+    match payload.get(name) {
+        None => Ok(None),
+        Some(value) => value.as_u64().map(Some).ok_or_else(|| {
+            VerifyError::malformed(format!("{what} {name} must be a whole number of seconds"))
+        }),
+    }
+}
+
+/// Reads an optional string claim.
+pub(crate) fn string_claim<'p>(
+    payload: &'p Map<String, Value>,
+    name: &str,
+    what: &str,
+) -> Result<Option<&'p str>, VerifyError> {
+    match payload.get(name) {
+        None => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value)),
+        Some(_) => Err(VerifyError::malformed(format!("{what} {name} must be a string"))),
+    }
+}

@@ -1,0 +1,223 @@
+//! The trust store: which issuers the verifier accepts, and with which keys.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::did_key;
+use crate::encoding::parse_json;
+use crate::error::{KeyError, VerifyError};
+use crate::key::PublicKey;
+
+/// Largest trust file accepted, in bytes.
+const MAX_TRUST_FILE_BYTES: usize = 1024 * 1024;
+/// Deepest JSON nesting accepted in a trust file.
+const MAX_TRUST_FILE_DEPTH: usize = 16;
+
+/// One trusted issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedIssuer {
+    id: String,
+    key: PublicKey,
+    /// The `kid` pinned with the key, if the trust entry's JWK carried one.
+    pinned_kid: Option<String>,
+    from_did: bool,
+}
+
+impl TrustedIssuer {
+    /// The issuer identifier (`iss`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The issuer's public key.
+    pub fn key(&self) -> &PublicKey {
+        &self.key
+    }
+
+    /// Checks a JWS `kid` header against this issuer.
+    ///
+    /// For a did:key issuer, `kid` may be absent, the DID itself, or the DID URL
+    /// `did:key:z…#z…` naming its only key. For an issuer with a pinned JWK that
+    /// carries a `kid`, a `kid` header must equal it.
+    fn check_kid(&self, kid: Option<&str>) -> Result<(), VerifyError> {
+        let Some(kid) = kid else { return Ok(()) };
+        let consistent = if self.from_did {
+            let did = if let Some(fragment) = kid.strip_prefix('#') {
+                // A relative DID URL: the fragment must name the issuer's key.
+                self.id
+                    .strip_prefix("did:key:")
+                    .filter(|id| *id == fragment)
+                    .map(|_| self.id.as_str())
+            } else {
+                did_key::did_from_key_id(kid).ok()
+            };
+            did == Some(self.id.as_str())
+        } else {
+            self.pinned_kid.as_deref().is_none_or(|pinned| pinned == kid)
+        };
+        if consistent {
+            Ok(())
+        } else {
+            Err(VerifyError::KeyIdMismatch(truncate(kid)))
+        }
+    }
+}
+
+/// Issuers the verifier accepts, each with its key. Lookups are by exact `iss`.
+#[derive(Debug, Clone, Default)]
+pub struct TrustStore {
+    issuers: HashMap<String, TrustedIssuer>,
+}
+
+impl TrustStore {
+    /// An empty trust store: it accepts no issuer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Trusts a did:key issuer; its key is read from the DID itself.
+    ///
+    /// # Errors
+    /// A [`KeyError`] if the DID is not a valid, supported did:key.
+    pub fn add_did(&mut self, did: &str) -> Result<(), KeyError> {
+        let key = did_key::decode(did)?;
+        self.issuers.insert(
+            did.to_owned(),
+            TrustedIssuer { id: did.to_owned(), key, pinned_kid: None, from_did: true },
+        );
+        Ok(())
+    }
+
+    /// Trusts an issuer identified by a URL (or any non-DID string), with a pinned JWK.
+    ///
+    /// # Errors
+    /// A [`KeyError`] if the JWK is invalid, or `id` is a DID (DIDs carry their key).
+    pub fn add_pinned_jwk(&mut self, id: &str, jwk: &Value) -> Result<(), KeyError> {
+        if id.starts_with("did:") {
+            return Err(KeyError::InvalidTrustStore(format!(
+                "{id}: a DID issuer takes its key from the DID, not a pinned JWK"
+            )));
+        }
+        let key = PublicKey::from_jwk(jwk)?;
+        let pinned_kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
+        self.issuers.insert(
+            id.to_owned(),
+            TrustedIssuer { id: id.to_owned(), key, pinned_kid, from_did: false },
+        );
+        Ok(())
+    }
+
+    /// Reads a trust file: `{"issuers": [{"id": "did:key:…"}, {"id": "https://…", "jwk": {…}}]}`.
+    ///
+    /// # Errors
+    /// [`KeyError::InvalidTrustStore`] for a file that is too large, not JSON, or
+    /// not of that shape; another [`KeyError`] for an invalid DID or JWK.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, KeyError> {
+        let invalid = |msg: &str| KeyError::InvalidTrustStore(msg.to_owned());
+        if bytes.len() > MAX_TRUST_FILE_BYTES {
+            return Err(invalid("larger than 1 MiB"));
+        }
+        let value = parse_json(bytes, MAX_TRUST_FILE_DEPTH, "trust file")
+            .map_err(|error| KeyError::InvalidTrustStore(error.to_string()))?;
+        let entries = value
+            .get("issuers")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("expected {\"issuers\": [...]}"))?;
+        let mut store = TrustStore::new();
+        for entry in entries {
+            let id = entry
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid("every issuer needs a string \"id\""))?;
+            match (id.starts_with("did:"), entry.get("jwk")) {
+                (true, None) => store.add_did(id)?,
+                (false, Some(jwk)) => store.add_pinned_jwk(id, jwk)?,
+                (true, Some(_)) => {
+                    return Err(KeyError::InvalidTrustStore(format!(
+                        "{id}: a DID issuer takes its key from the DID; remove \"jwk\""
+                    )))
+                }
+                (false, None) => {
+                    return Err(KeyError::InvalidTrustStore(format!(
+                        "{id}: an issuer that is not a DID needs a pinned \"jwk\""
+                    )))
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    /// The number of trusted issuers.
+    pub fn len(&self) -> usize {
+        self.issuers.len()
+    }
+
+    /// True when no issuer is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.issuers.is_empty()
+    }
+
+    /// Finds the trusted issuer for `iss` and checks the header's `kid` against it.
+    pub(crate) fn resolve(&self, iss: &str, kid: Option<&str>) -> Result<&TrustedIssuer, VerifyError> {
+        let issuer = self
+            .issuers
+            .get(iss)
+            .ok_or_else(|| VerifyError::UntrustedIssuer(truncate(iss)))?;
+        issuer.check_kid(kid)?;
+        Ok(issuer)
+    }
+}
+
+/// Untrusted strings are echoed in errors only in part.
+fn truncate(text: &str) -> String {
+    text.chars().take(128).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DID: &str = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp";
+
+    #[test]
+    fn trust_file_accepts_dids_and_pinned_jwks() {
+        let file = format!(
+            r#"{{"issuers":[{{"id":"{DID}"}},{{"id":"https://example.com/issuer","jwk":{{"kty":"EC","crv":"P-256","x":"b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ","y":"Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}}}}]}}"#
+        );
+        let store = TrustStore::from_json(file.as_bytes()).expect("valid trust file");
+        assert_eq!(store.len(), 2);
+        assert!(store.resolve("https://example.com/issuer", None).is_ok());
+        assert!(matches!(
+            store.resolve("https://evil.example", None),
+            Err(VerifyError::UntrustedIssuer(_))
+        ));
+    }
+
+    #[test]
+    fn did_issuer_kid_must_name_its_key() {
+        let mut store = TrustStore::new();
+        store.add_did(DID).expect("valid did");
+        let fragment = &DID["did:key:".len()..];
+        assert!(store.resolve(DID, None).is_ok());
+        assert!(store.resolve(DID, Some(&format!("{DID}#{fragment}"))).is_ok());
+        assert!(store.resolve(DID, Some(&format!("#{fragment}"))).is_ok());
+        assert!(matches!(
+            store.resolve(DID, Some("did:key:z6MkOther#z6MkOther")),
+            Err(VerifyError::KeyIdMismatch(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_trust_files_are_refused() {
+        for bad in [
+            &b"[]"[..],
+            br#"{"issuers":[{"id":"https://x"}]}"#,
+            br#"{"issuers":[{"id":"did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp","jwk":{}}]}"#,
+            br#"{"issuers":[{}]}"#,
+            b"not json",
+        ] {
+            assert!(TrustStore::from_json(bad).is_err());
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! The verification pipeline: parse → structural checks → signatures → [`Verified`].
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::alg::Algorithm;
+use crate::error::{SignatureRole, VerifyError};
+use crate::jws::{numeric_date, string_claim, CompactJws};
+use crate::key::PublicKey;
+use crate::limits::Limits;
+use crate::reveal::reveal;
+use crate::sd_jwt::{sha256_b64, SdJwtParts};
+use crate::trust::TrustStore;
+
+/// The `typ` of an SD-JWT VC (IETF SD-JWT VC draft).
+pub const SD_JWT_VC_TYP: &str = "dc+sd-jwt";
+/// The `typ` of a key-binding JWT (RFC 9901 §4.3).
+pub const KB_JWT_TYP: &str = "kb+jwt";
+
+/// Claims that the verifier reads itself and reports in their own fields of
+/// [`Verified`], not among [`Verified::claims`].
+const REGISTERED_CLAIMS: [&str; 9] = ["iss", "sub", "iat", "nbf", "exp", "jti", "vct", "cnf", "status"];
+
+/// What the verifier accepts besides trusted keys. Build with [`Policy::default`] and
+/// the `with_*` methods.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Policy {
+    /// Input limits.
+    pub limits: Limits,
+    /// Tolerated clock difference for `exp`, `nbf` and `iat`, in seconds. Default 60.
+    pub clock_skew_secs: u64,
+    /// How old a KB-JWT may be (from its `iat`), in seconds. Default 300.
+    pub max_key_binding_age_secs: u64,
+    /// Accepted `typ` values of the issuer-signed JWT. Default `["dc+sd-jwt"]`.
+    pub accepted_typs: Vec<String>,
+    /// Refuse credentials without `exp`. Default true: agentid credentials are
+    /// short-lived by design.
+    pub require_expiry: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            limits: Limits::default(),
+            clock_skew_secs: 60,
+            max_key_binding_age_secs: 300,
+            accepted_typs: vec![SD_JWT_VC_TYP.to_owned()],
+            require_expiry: true,
+        }
+    }
+}
+
+impl Policy {
+    /// Returns the policy with other limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Returns the policy with another clock skew, in seconds.
+    pub fn with_clock_skew(mut self, secs: u64) -> Self {
+        self.clock_skew_secs = secs;
+        self
+    }
+
+    /// Returns the policy with another maximum KB-JWT age, in seconds.
+    pub fn with_max_key_binding_age(mut self, secs: u64) -> Self {
+        self.max_key_binding_age_secs = secs;
+        self
+    }
+
+    /// Returns the policy accepting these issuer-JWT `typ` values instead of
+    /// `dc+sd-jwt` (for plain SD-JWTs such as RFC 9901's `example+sd-jwt`).
+    pub fn with_accepted_typs<I: IntoIterator<Item = S>, S: Into<String>>(mut self, typs: I) -> Self {
+        self.accepted_typs = typs.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Returns the policy with `exp` required or optional.
+    pub fn with_require_expiry(mut self, required: bool) -> Self {
+        self.require_expiry = required;
+        self
+    }
+}
+
+/// What a presentation must answer: the verifier's identifier and its fresh nonce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentationRequest {
+    /// The `aud` the KB-JWT must carry.
+    pub audience: String,
+    /// The `nonce` the KB-JWT must carry.
+    pub nonce: String,
+}
+
+impl PresentationRequest {
+    /// A request for this audience and nonce.
+    pub fn new(audience: impl Into<String>, nonce: impl Into<String>) -> Self {
+        PresentationRequest { audience: audience.into(), nonce: nonce.into() }
+    }
+}
+
+/// The checked key binding of a presentation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct KeyBinding {
+    /// The audience the holder bound the presentation to.
+    pub audience: String,
+    /// The nonce the holder answered.
+    pub nonce: String,
+    /// When the holder signed it.
+    pub issued_at: u64,
+}
+
+/// A verified credential or presentation. Only this crate can construct it: holding
+/// one means every check passed.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Verified {
+    /// The trusted issuer (`iss`).
+    pub issuer: String,
+    /// The algorithm the issuer signed with.
+    pub algorithm: Algorithm,
+    /// The credential type (`vct`), if any.
+    pub vct: Option<String>,
+    /// The subject (`sub`), if present or disclosed.
+    pub subject: Option<String>,
+    /// The credential identifier (`jti`), if any.
+    pub credential_id: Option<String>,
+    /// Always-visible and disclosed claims only; registered claims are in the other fields.
+    pub claims: Map<String, Value>,
+    /// The holder's key from `cnf.jwk`, if the credential is key-bound.
+    pub holder_key: Option<PublicKey>,
+    /// `iat` of the credential.
+    pub issued_at: Option<u64>,
+    /// `nbf` of the credential.
+    pub not_before: Option<u64>,
+    /// `exp` of the credential.
+    pub expires_at: Option<u64>,
+    /// The status reference (`status`), unchecked here, if present.
+    pub status: Option<Value>,
+    /// The key binding, when a presentation was verified; `None` for an issued
+    /// credential checked without one (holder binding not checked).
+    pub key_binding: Option<KeyBinding>,
+}
+
+/// A signature the pipeline has yet to check, kept separate so that a batch can
+/// check many at once.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingSignature {
+    pub(crate) role: SignatureRole,
+    pub(crate) key: PublicKey,
+    pub(crate) alg: Algorithm,
+    pub(crate) message: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
+}
+
+impl PendingSignature {
+    pub(crate) fn check(&self) -> Result<(), VerifyError> {
+        self.key
+            .verify(self.alg, &self.message, &self.signature)
+            .map_err(|_| VerifyError::InvalidSignature(self.role))
+    }
+}
+
+/// A presentation that passed every structural check; its signatures are pending.
+#[derive(Debug, Clone)]
+pub(crate) struct Checked {
+    pub(crate) verified: Verified,
+    pub(crate) signatures: Vec<PendingSignature>,
+}
+
+impl Checked {
+    pub(crate) fn finish(self) -> Result<Verified, VerifyError> {
+        for signature in &self.signatures {
+            signature.check()?;
+        }
+        Ok(self.verified)
+    }
+}
+
+/// A stateless, offline verifier: a trust store and a policy. Cheap to share
+/// between threads (`&Verifier` is all a check needs).
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    trust: TrustStore,
+    policy: Policy,
+}
+
+impl Verifier {
+    /// A verifier that trusts `trust` under `policy`.
+    pub fn new(trust: TrustStore, policy: Policy) -> Self {
+        Verifier { trust, policy }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Verifies a presentation with key binding (`<JWT>~<D>…~<KB-JWT>`) made for
+    /// `request`, as of `now` (seconds since the Unix epoch).
+    ///
+    /// # Errors
+    /// A [`VerifyError`] naming the first check that failed.
+    pub fn verify_presentation(
+        &self,
+        presentation: &str,
+        request: &PresentationRequest,
+        now: u64,
+    ) -> Result<Verified, VerifyError> {
+        self.check(presentation, Some(request), now)?.finish()
+    }
+
+    /// Verifies an issued credential (`<JWT>~<D>…~`, no key binding), as a wallet
+    /// does before storing one. Holder binding is not checked: the result's
+    /// `key_binding` is `None`.
+    ///
+    /// # Errors
+    /// A [`VerifyError`] naming the first check that failed;
+    /// [`VerifyError::UnexpectedKeyBinding`] if the input carries a KB-JWT.
+    pub fn verify_credential(&self, credential: &str, now: u64) -> Result<Verified, VerifyError> {
+        self.check(credential, None, now)?.finish()
+    }
+
+    /// Runs every check except the signatures.
+    pub(crate) fn check(
+        &self,
+        input: &str,
+        request: Option<&PresentationRequest>,
+        now: u64,
+    ) -> Result<Checked, VerifyError> {
+        let policy = &self.policy;
+        let depth = policy.limits.max_json_depth;
+        let parts = SdJwtParts::parse(input, &policy.limits)?;
+        let issuer_jwt = CompactJws::parse(parts.issuer_jwt, depth, "issuer JWT")?;
+
+        if !policy.accepted_typs.iter().any(|typ| issuer_jwt.typ.as_deref() == Some(typ.as_str())) {
+            return Err(VerifyError::UnexpectedType {
+                found: issuer_jwt.typ.clone(),
+                expected: policy.accepted_typs.join(" or "),
+            });
+        }
+        let iss = string_claim(&issuer_jwt.payload, "iss", "credential")?
+            .ok_or_else(|| VerifyError::malformed("credential has no iss"))?;
+        let issuer = self.trust.resolve(iss, issuer_jwt.kid.as_deref())?;
+        if issuer.key().algorithm() != issuer_jwt.alg {
+            return Err(VerifyError::KeyIdMismatch(format!(
+                "alg {} does not fit the issuer's key",
+                issuer_jwt.alg
+            )));
+        }
+
+        let mut claims = reveal(issuer_jwt.payload.clone(), &parts.disclosures, depth)?;
+        let issued_at = numeric_date(&claims, "iat", "credential")?;
+        let not_before = numeric_date(&claims, "nbf", "credential")?;
+        let expires_at = numeric_date(&claims, "exp", "credential")?;
+        self.check_validity(issued_at, not_before, expires_at, now)?;
+        let vct = string_claim(&claims, "vct", "credential")?.map(str::to_owned);
+        if issuer_jwt.typ.as_deref() == Some(SD_JWT_VC_TYP) && vct.is_none() {
+            return Err(VerifyError::malformed("an SD-JWT VC must carry vct"));
+        }
+        let subject = string_claim(&claims, "sub", "credential")?.map(str::to_owned);
+        let credential_id = string_claim(&claims, "jti", "credential")?.map(str::to_owned);
+        let holder_key = match claims.get("cnf") {
+            None => None,
+            Some(cnf) => Some(holder_key_from_cnf(cnf)?),
+        };
+        let status = claims.get("status").cloned();
+        for name in REGISTERED_CLAIMS {
+            claims.remove(name);
+        }
+
+        let mut signatures = vec![PendingSignature {
+            role: SignatureRole::Issuer,
+            key: issuer.key().clone(),
+            alg: issuer_jwt.alg,
+            message: issuer_jwt.signing_input.as_bytes().to_vec(),
+            signature: issuer_jwt.signature,
+        }];
+
+        let key_binding = match (request, parts.kb_jwt) {
+            (None, None) => None,
+            (None, Some(_)) => return Err(VerifyError::UnexpectedKeyBinding),
+            (Some(_), None) => return Err(VerifyError::MissingKeyBinding),
+            (Some(request), Some(kb_jwt)) => {
+                let holder_key = holder_key.clone().ok_or_else(|| {
+                    VerifyError::MissingHolderKey("the credential has no cnf".into())
+                })?;
+                let (binding, signature) =
+                    self.check_key_binding(kb_jwt, parts.without_kb, holder_key, request, now)?;
+                signatures.push(signature);
+                Some(binding)
+            }
+        };
+
+        let verified = Verified {
+            issuer: issuer.id().to_owned(),
+            algorithm: issuer_jwt.alg,
+            vct,
+            subject,
+            credential_id,
+            claims,
+            holder_key,
+            issued_at,
+            not_before,
+            expires_at,
+            status,
+            key_binding,
+        };
+        Ok(Checked { verified, signatures })
+    }
+
+    fn check_validity(
+        &self,
+        issued_at: Option<u64>,
+        not_before: Option<u64>,
+        expires_at: Option<u64>,
+        now: u64,
+    ) -> Result<(), VerifyError> {
+        let skew = self.policy.clock_skew_secs;
+        match expires_at {
+            Some(exp) if now > exp.saturating_add(skew) => {
+                return Err(VerifyError::Expired { expired_at: exp })
+            }
+            None if self.policy.require_expiry => {
+                return Err(VerifyError::malformed("credential has no exp"))
+            }
+            _ => {}
+        }
+        for valid_from in [not_before, issued_at].into_iter().flatten() {
+            if valid_from > now.saturating_add(skew) {
+                return Err(VerifyError::NotYetValid { valid_from });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_key_binding(
+        &self,
+        kb_jwt: &str,
+        without_kb: &str,
+        holder_key: PublicKey,
+        request: &PresentationRequest,
+        now: u64,
+    ) -> Result<(KeyBinding, PendingSignature), VerifyError> {
+        let kb = CompactJws::parse(kb_jwt, self.policy.limits.max_json_depth, "KB-JWT")?;
+        if kb.typ.as_deref() != Some(KB_JWT_TYP) {
+            return Err(VerifyError::UnexpectedType {
+                found: kb.typ.clone(),
+                expected: KB_JWT_TYP.to_owned(),
+            });
+        }
+        if kb.alg != holder_key.algorithm() {
+            return Err(VerifyError::InvalidSignature(SignatureRole::KeyBinding));
+        }
+        let iat = numeric_date(&kb.payload, "iat", "KB-JWT")?
+            .ok_or_else(|| VerifyError::malformed("KB-JWT has no iat"))?;
+        let audience = string_claim(&kb.payload, "aud", "KB-JWT")?
+            .ok_or_else(|| VerifyError::malformed("KB-JWT has no aud"))?;
+        let nonce = string_claim(&kb.payload, "nonce", "KB-JWT")?
+            .ok_or_else(|| VerifyError::malformed("KB-JWT has no nonce"))?;
+        let sd_hash = string_claim(&kb.payload, "sd_hash", "KB-JWT")?
+            .ok_or_else(|| VerifyError::malformed("KB-JWT has no sd_hash"))?;
+        if audience != request.audience {
+            return Err(VerifyError::AudienceMismatch);
+        }
+        if nonce != request.nonce {
+            return Err(VerifyError::NonceMismatch);
+        }
+        if sd_hash != sha256_b64(without_kb) {
+            return Err(VerifyError::SdHashMismatch);
+        }
+        let skew = self.policy.clock_skew_secs;
+        let oldest = now.saturating_sub(self.policy.max_key_binding_age_secs.saturating_add(skew));
+        if iat < oldest || iat > now.saturating_add(skew) {
+            return Err(VerifyError::StaleKeyBinding { iat });
+        }
+        let binding = KeyBinding { audience: audience.to_owned(), nonce: nonce.to_owned(), issued_at: iat };
+        let signature = PendingSignature {
+            role: SignatureRole::KeyBinding,
+            key: holder_key,
+            alg: kb.alg,
+            message: kb.signing_input.as_bytes().to_vec(),
+            signature: kb.signature,
+        };
+        Ok((binding, signature))
+    }
+}
+
+/// Reads the holder key from `cnf` (RFC 7800): only the `jwk` form is supported.
+fn holder_key_from_cnf(cnf: &Value) -> Result<PublicKey, VerifyError> {
+    let jwk = cnf
+        .get("jwk")
+        .ok_or_else(|| VerifyError::MissingHolderKey("cnf has no jwk".into()))?;
+    PublicKey::from_jwk(jwk).map_err(|error| VerifyError::MissingHolderKey(error.to_string()))
+}
