@@ -36,7 +36,9 @@ impl Algorithm {
             "EdDSA" | "Ed25519" => Ok(Algorithm::EdDSA),
             "ES256K" => Ok(Algorithm::ES256K),
             "ES256" => Ok(Algorithm::ES256),
-            other => Err(VerifyError::AlgorithmNotAllowed(other.chars().take(32).collect())),
+            other => Err(VerifyError::AlgorithmNotAllowed(
+                other.chars().take(32).collect(),
+            )),
         }
     }
 }
@@ -59,9 +61,14 @@ mod tests {
 
     #[test]
     fn none_hmac_and_rsa_are_refused() {
-        for alg in ["none", "None", "HS256", "HS512", "RS256", "PS256", "ES384", ""] {
+        for alg in [
+            "none", "None", "HS256", "HS512", "RS256", "PS256", "ES384", "",
+        ] {
             assert!(
-                matches!(Algorithm::from_header(alg), Err(VerifyError::AlgorithmNotAllowed(_))),
+                matches!(
+                    Algorithm::from_header(alg),
+                    Err(VerifyError::AlgorithmNotAllowed(_))
+                ),
                 "{alg} must be refused"
             );
         }

@@ -78,7 +78,9 @@ pub fn did_from_key_id(key_id: &str) -> Result<&str, KeyError> {
             if fragment == id {
                 Ok(did)
             } else {
-                Err(KeyError::InvalidDid("fragment does not name the key".into()))
+                Err(KeyError::InvalidDid(
+                    "fragment does not name the key".into(),
+                ))
             }
         }
     }
@@ -141,10 +143,22 @@ mod tests {
     fn unknown_codec_and_bad_encodings_are_refused() {
         // x25519-pub (0xec) is a did:key codec, but not a signing key.
         let x25519 = "did:key:z6LShs9GGnqk85isEBzzshkuVWrVKsRp24GnDuHk8QWkARMW";
-        assert!(matches!(decode(x25519), Err(KeyError::UnsupportedCodec(0xec))));
-        assert!(matches!(decode("did:web:example.com"), Err(KeyError::InvalidDid(_))));
-        assert!(matches!(decode("did:key:m6Mk"), Err(KeyError::InvalidDid(_))));
-        assert!(matches!(decode("did:key:z0OIl"), Err(KeyError::InvalidDid(_))));
+        assert!(matches!(
+            decode(x25519),
+            Err(KeyError::UnsupportedCodec(0xec))
+        ));
+        assert!(matches!(
+            decode("did:web:example.com"),
+            Err(KeyError::InvalidDid(_))
+        ));
+        assert!(matches!(
+            decode("did:key:m6Mk"),
+            Err(KeyError::InvalidDid(_))
+        ));
+        assert!(matches!(
+            decode("did:key:z0OIl"),
+            Err(KeyError::InvalidDid(_))
+        ));
         assert!(decode("did:key:z").is_err());
     }
 

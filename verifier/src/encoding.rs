@@ -60,7 +60,8 @@ pub(crate) fn parse_json(bytes: &[u8], max_depth: usize, what: &str) -> Result<V
             "{what} nests deeper than {max_depth}"
         )));
     }
-    serde_json::from_slice(bytes).map_err(|_| VerifyError::malformed(format!("{what} is not valid JSON")))
+    serde_json::from_slice(bytes)
+        .map_err(|_| VerifyError::malformed(format!("{what} is not valid JSON")))
 }
 
 /// Decodes a base64url segment and parses it as a JSON object.
@@ -72,7 +73,9 @@ pub(crate) fn decode_json_object(
     let bytes = b64url_decode(segment, what)?;
     match parse_json(&bytes, max_depth, what)? {
         Value::Object(map) => Ok(map),
-        _ => Err(VerifyError::malformed(format!("{what} is not a JSON object"))),
+        _ => Err(VerifyError::malformed(format!(
+            "{what} is not a JSON object"
+        ))),
     }
 }
 

@@ -26,7 +26,9 @@ impl<'a> CompactJws<'a> {
         let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(VerifyError::malformed(format!("{what} is not a compact JWS")));
+            return Err(VerifyError::malformed(format!(
+                "{what} is not a compact JWS"
+            )));
         };
         let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
         let header = decode_json_object(header_b64, max_depth, &format!("{what} header"))?;
@@ -44,7 +46,14 @@ impl<'a> CompactJws<'a> {
         let kid = optional_string(&header, "kid", what)?;
         let payload = decode_json_object(payload_b64, max_depth, &format!("{what} payload"))?;
         let signature = b64url_decode(signature_b64, &format!("{what} signature"))?;
-        Ok(CompactJws { signing_input, alg, typ, kid, payload, signature })
+        Ok(CompactJws {
+            signing_input,
+            alg,
+            typ,
+            kid,
+            payload,
+            signature,
+        })
     }
 }
 
@@ -85,6 +94,8 @@ pub(crate) fn string_claim<'p>(
     match payload.get(name) {
         None => Ok(None),
         Some(Value::String(value)) => Ok(Some(value)),
-        Some(_) => Err(VerifyError::malformed(format!("{what} {name} must be a string"))),
+        Some(_) => Err(VerifyError::malformed(format!(
+            "{what} {name} must be a string"
+        ))),
     }
 }

@@ -172,8 +172,8 @@ impl PublicKey {
         }
         match self {
             PublicKey::Ed25519(key) => {
-                let signature =
-                    ed25519_dalek::Signature::from_slice(signature).map_err(|_| SignatureInvalid)?;
+                let signature = ed25519_dalek::Signature::from_slice(signature)
+                    .map_err(|_| SignatureInvalid)?;
                 key.verify_strict(message, &signature)
                     .map_err(|_| SignatureInvalid)
             }
@@ -182,7 +182,8 @@ impl PublicKey {
                 let signature =
                     k256::ecdsa::Signature::from_slice(signature).map_err(|_| SignatureInvalid)?;
                 let signature = signature.normalize_s().unwrap_or(signature);
-                key.verify(message, &signature).map_err(|_| SignatureInvalid)
+                key.verify(message, &signature)
+                    .map_err(|_| SignatureInvalid)
             }
             PublicKey::P256(key) => {
                 if signature.len() != 64 {
@@ -211,7 +212,12 @@ fn ec_members(jwk: &mut Map<String, Value>, crv: &str, uncompressed: &[u8]) {
 
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PublicKey({}, {})", self.algorithm(), crate::did_key::encode(self))
+        write!(
+            f,
+            "PublicKey({}, {})",
+            self.algorithm(),
+            crate::did_key::encode(self)
+        )
     }
 }
 
@@ -229,7 +235,10 @@ mod tests {
     #[test]
     fn jwk_with_private_member_is_refused() {
         let jwk = json!({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"});
-        assert!(matches!(PublicKey::from_jwk(&jwk), Err(KeyError::InvalidJwk(_))));
+        assert!(matches!(
+            PublicKey::from_jwk(&jwk),
+            Err(KeyError::InvalidJwk(_))
+        ));
     }
 
     #[test]

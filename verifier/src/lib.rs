@@ -37,6 +37,7 @@ mod error;
 mod jws;
 mod key;
 mod limits;
+mod path;
 mod reveal;
 mod sd_jwt;
 mod trust;
@@ -47,7 +48,8 @@ pub use encoding::b64url_encode;
 pub use error::{KeyError, RejectionKind, SignatureRole, VerifyError};
 pub use key::{PublicKey, SignatureInvalid};
 pub use limits::Limits;
-pub use sd_jwt::sha256_b64;
+pub use path::{ClaimPath, InvalidClaimPath, PathSegment};
+pub use sd_jwt::{sha256_b64, DisclosureMap, UnverifiedSdJwt};
 pub use trust::{TrustStore, TrustedIssuer};
 pub use verify::{
     KeyBinding, Policy, PresentationRequest, Verified, Verifier, KB_JWT_TYP, SD_JWT_VC_TYP,

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use crate::error::VerifyError;
+use crate::path::{ClaimPath, PathSegment};
 use crate::sd_jwt::Disclosure;
 
 /// The only `_sd_alg` this verifier supports (and the default when absent).
@@ -21,25 +22,55 @@ struct Revealer<'d> {
     seen_digests: HashSet<String>,
     used: HashSet<&'d str>,
     max_depth: usize,
+    /// The path being walked.
+    here: Vec<PathSegment>,
+    /// When set, the path each disclosure reveals, with the disclosure's digest.
+    recorded: Option<Vec<(ClaimPath, &'d str)>>,
+}
+
+/// Revealed claims, and optionally where each disclosure sits in them.
+pub(crate) struct Revealed<'d> {
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) paths: Vec<(ClaimPath, &'d str)>,
 }
 
 /// Reveals the disclosed claims of an issuer-signed payload.
 ///
 /// Returns the payload with `_sd`, `_sd_alg` and array placeholders resolved.
 pub(crate) fn reveal(
-    mut payload: Map<String, Value>,
+    payload: Map<String, Value>,
     disclosures: &[Disclosure<'_>],
     max_depth: usize,
 ) -> Result<Map<String, Value>, VerifyError> {
+    reveal_recording(payload, disclosures, max_depth, false).map(|revealed| revealed.claims)
+}
+
+/// Like [`reveal`], and when `record_paths` also returns the claim path of each
+/// disclosure (positions in arrays count the elements revealed before it).
+pub(crate) fn reveal_recording<'d>(
+    mut payload: Map<String, Value>,
+    disclosures: &'d [Disclosure<'d>],
+    max_depth: usize,
+    record_paths: bool,
+) -> Result<Revealed<'d>, VerifyError> {
     match payload.remove("_sd_alg") {
         None => {}
         Some(Value::String(alg)) if alg == SD_ALG => {}
-        Some(_) => return Err(VerifyError::disclosure("unsupported _sd_alg (only sha-256)")),
+        Some(_) => {
+            return Err(VerifyError::disclosure(
+                "unsupported _sd_alg (only sha-256)",
+            ))
+        }
     }
     let mut by_digest = HashMap::with_capacity(disclosures.len());
     for disclosure in disclosures {
-        if by_digest.insert(disclosure.digest.as_str(), disclosure).is_some() {
-            return Err(VerifyError::disclosure("the same disclosure is presented twice"));
+        if by_digest
+            .insert(disclosure.digest.as_str(), disclosure)
+            .is_some()
+        {
+            return Err(VerifyError::disclosure(
+                "the same disclosure is presented twice",
+            ));
         }
     }
     let mut revealer = Revealer {
@@ -47,12 +78,19 @@ pub(crate) fn reveal(
         seen_digests: HashSet::new(),
         used: HashSet::with_capacity(disclosures.len()),
         max_depth,
+        here: Vec::new(),
+        recorded: record_paths.then(Vec::new),
     };
-    let revealed = revealer.object(payload, 1)?;
+    let claims = revealer.object(payload, 1)?;
     if revealer.used.len() != disclosures.len() {
-        return Err(VerifyError::disclosure("a disclosure is not referenced by any digest"));
+        return Err(VerifyError::disclosure(
+            "a disclosure is not referenced by any digest",
+        ));
     }
-    Ok(revealed)
+    Ok(Revealed {
+        claims,
+        paths: revealer.recorded.unwrap_or_default(),
+    })
 }
 
 impl<'d> Revealer<'d> {
@@ -88,39 +126,60 @@ impl<'d> Revealer<'d> {
         Ok(found)
     }
 
-    fn object(&mut self, mut map: Map<String, Value>, depth: usize) -> Result<Map<String, Value>, VerifyError> {
+    fn object(
+        &mut self,
+        mut map: Map<String, Value>,
+        depth: usize,
+    ) -> Result<Map<String, Value>, VerifyError> {
         self.check_depth(depth)?;
         let digests = map.remove("_sd");
         if map.contains_key("...") {
-            return Err(VerifyError::disclosure("'...' used outside an array element"));
+            return Err(VerifyError::disclosure(
+                "'...' used outside an array element",
+            ));
         }
         let mut out = Map::with_capacity(map.len());
         for (name, value) in map {
-            let value = self.value(value, depth)?;
-            out.insert(name, value);
+            self.here.push(PathSegment::Key(name.clone()));
+            let value = self.value(value, depth);
+            self.here.pop();
+            out.insert(name, value?);
         }
-        let Some(digests) = digests else { return Ok(out) };
+        let Some(digests) = digests else {
+            return Ok(out);
+        };
         let Value::Array(digests) = digests else {
             return Err(VerifyError::disclosure("_sd is not an array"));
         };
         for digest in digests {
             let Value::String(digest) = digest else {
-                return Err(VerifyError::disclosure("_sd holds a value that is not a string"));
+                return Err(VerifyError::disclosure(
+                    "_sd holds a value that is not a string",
+                ));
             };
-            let Some(disclosure) = self.lookup(&digest)? else { continue };
+            let Some(disclosure) = self.lookup(&digest)? else {
+                continue;
+            };
             let Some(name) = disclosure.name.as_deref() else {
                 return Err(VerifyError::disclosure(
                     "an array-element disclosure is referenced from _sd",
                 ));
             };
             if name == "_sd" || name == "..." {
-                return Err(VerifyError::disclosure("a disclosure names the claim _sd or '...'"));
+                return Err(VerifyError::disclosure(
+                    "a disclosure names the claim _sd or '...'",
+                ));
             }
             if out.contains_key(name) {
-                return Err(VerifyError::disclosure("a disclosed claim name already exists"));
+                return Err(VerifyError::disclosure(
+                    "a disclosed claim name already exists",
+                ));
             }
-            let value = self.value(disclosure.value.clone(), depth)?;
-            out.insert(name.to_owned(), value);
+            self.here.push(PathSegment::Key(name.to_owned()));
+            self.record(disclosure);
+            let value = self.value(disclosure.value.clone(), depth);
+            self.here.pop();
+            out.insert(name.to_owned(), value?);
         }
         Ok(out)
     }
@@ -143,19 +202,47 @@ impl<'d> Revealer<'d> {
                 }
                 _ => None,
             };
-            match placeholder {
-                None => out.push(self.value(item, depth)?),
-                Some(digest) => {
-                    let Some(disclosure) = self.lookup(&digest)? else { continue };
-                    if disclosure.name.is_some() {
-                        return Err(VerifyError::disclosure(
-                            "an object-property disclosure is referenced from an array",
-                        ));
-                    }
-                    out.push(self.value(disclosure.value.clone(), depth)?);
-                }
+            self.here.push(PathSegment::Index(out.len()));
+            let revealed = self.array_item(item, placeholder, depth);
+            self.here.pop();
+            if let Some(value) = revealed? {
+                out.push(value);
             }
         }
         Ok(out)
+    }
+
+    /// Resolves one array element: a plain value, or a placeholder whose disclosure
+    /// may be absent (then `None`).
+    fn array_item(
+        &mut self,
+        item: Value,
+        placeholder: Option<String>,
+        depth: usize,
+    ) -> Result<Option<Value>, VerifyError> {
+        match placeholder {
+            None => Ok(Some(self.value(item, depth)?)),
+            Some(digest) => {
+                let Some(disclosure) = self.lookup(&digest)? else {
+                    return Ok(None);
+                };
+                if disclosure.name.is_some() {
+                    return Err(VerifyError::disclosure(
+                        "an object-property disclosure is referenced from an array",
+                    ));
+                }
+                self.record(disclosure);
+                Ok(Some(self.value(disclosure.value.clone(), depth)?))
+            }
+        }
+    }
+
+    fn record(&mut self, disclosure: &'d Disclosure<'d>) {
+        if let Some(recorded) = &mut self.recorded {
+            recorded.push((
+                ClaimPath::from_segments(self.here.clone()),
+                disclosure.digest.as_str(),
+            ));
+        }
     }
 }

@@ -11,6 +11,8 @@ use crate::limits::Limits;
 /// One disclosure, decoded but not yet matched to a digest.
 #[derive(Debug, Clone)]
 pub(crate) struct Disclosure<'a> {
+    /// The base64url string as presented; its SHA-256 is the digest.
+    pub(crate) encoded: &'a str,
     pub(crate) digest: String,
     /// The claim name: `Some` for an object property, `None` for an array element.
     pub(crate) name: Option<String>,
@@ -63,7 +65,12 @@ impl<'a> SdJwtParts<'a> {
         let disclosures = segments
             .map(|segment| Disclosure::parse(segment, limits.max_json_depth))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(SdJwtParts { issuer_jwt, disclosures, kb_jwt, without_kb })
+        Ok(SdJwtParts {
+            issuer_jwt,
+            disclosures,
+            kb_jwt,
+            without_kb,
+        })
     }
 }
 
@@ -85,16 +92,29 @@ impl<'a> Disclosure<'a> {
                 let value = items.pop().unwrap_or_default();
                 let name = match items.pop() {
                     Some(Value::String(name)) => name,
-                    _ => return Err(VerifyError::malformed("disclosure claim name is not a string")),
+                    _ => {
+                        return Err(VerifyError::malformed(
+                            "disclosure claim name is not a string",
+                        ))
+                    }
                 };
                 (items.pop().unwrap_or_default(), Some(name), value)
             }
-            _ => return Err(VerifyError::malformed("disclosure must have 2 or 3 elements")),
+            _ => {
+                return Err(VerifyError::malformed(
+                    "disclosure must have 2 or 3 elements",
+                ))
+            }
         };
         if !salt.is_string() {
             return Err(VerifyError::malformed("disclosure salt is not a string"));
         }
-        Ok(Disclosure { digest: sha256_b64(encoded), name, value })
+        Ok(Disclosure {
+            encoded,
+            digest: sha256_b64(encoded),
+            name,
+            value,
+        })
     }
 }
 
@@ -122,7 +142,10 @@ mod tests {
     fn rfc9901_disclosure_digest_example() {
         // RFC 9901 §4.2.1 / §4.2.3: the disclosure of "family_name": "Möbius".
         let encoded = "WyJfMjZiYzRMVC1hYzZxMktJNmNCVzVlcyIsICJmYW1pbHlfbmFtZSIsICJNw7ZiaXVzIl0";
-        assert_eq!(sha256_b64(encoded), "X9yH0Ajrdm1Oij4tWso9UzzKJvPoDxwmuEcO3XAdRC0");
+        assert_eq!(
+            sha256_b64(encoded),
+            "X9yH0Ajrdm1Oij4tWso9UzzKJvPoDxwmuEcO3XAdRC0"
+        );
         let disclosure = Disclosure::parse(encoded, 8).expect("valid disclosure");
         assert_eq!(disclosure.name.as_deref(), Some("family_name"));
         assert_eq!(disclosure.value, Value::from("Möbius"));
@@ -130,7 +153,9 @@ mod tests {
 
     #[test]
     fn counts_and_sizes_are_limited_before_parsing() {
-        let limits = Limits::default().with_max_disclosures(2).with_max_presentation_bytes(64);
+        let limits = Limits::default()
+            .with_max_disclosures(2)
+            .with_max_presentation_bytes(64);
         assert!(matches!(
             SdJwtParts::parse("a.b.c~x~y~z~", &limits),
             Err(VerifyError::LimitExceeded(_))
@@ -140,4 +165,97 @@ mod tests {
             Err(VerifyError::LimitExceeded(_))
         ));
     }
+}
+
+/// A parsed SD-JWT whose signatures have **not** been checked.
+///
+/// Wallets use it to read their own credentials (which disclosure reveals which
+/// claim) after the [`Verifier`](crate::Verifier) accepted them; nothing read from it
+/// is trustworthy on its own.
+#[derive(Debug, Clone)]
+pub struct UnverifiedSdJwt<'a> {
+    parts: SdJwtParts<'a>,
+    payload: serde_json::Map<String, Value>,
+    max_depth: usize,
+}
+
+impl<'a> UnverifiedSdJwt<'a> {
+    /// Parses an SD-JWT (with or without KB-JWT) under `limits`.
+    ///
+    /// # Errors
+    /// [`VerifyError::Malformed`] or [`VerifyError::LimitExceeded`].
+    pub fn parse(input: &'a str, limits: &Limits) -> Result<Self, VerifyError> {
+        let parts = SdJwtParts::parse(input, limits)?;
+        let jws =
+            crate::jws::CompactJws::parse(parts.issuer_jwt, limits.max_json_depth, "issuer JWT")?;
+        Ok(UnverifiedSdJwt {
+            parts,
+            payload: jws.payload,
+            max_depth: limits.max_json_depth,
+        })
+    }
+
+    /// The issuer-signed JWT.
+    pub fn issuer_jwt(&self) -> &'a str {
+        self.parts.issuer_jwt
+    }
+
+    /// The disclosures as presented (base64url), in order.
+    pub fn disclosures(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.parts
+            .disclosures
+            .iter()
+            .map(|disclosure| disclosure.encoded)
+    }
+
+    /// True when the input ends with a KB-JWT.
+    pub fn has_key_binding(&self) -> bool {
+        self.parts.kb_jwt.is_some()
+    }
+
+    /// The issuer-signed payload, digests unresolved. Unverified.
+    pub fn payload(&self) -> &serde_json::Map<String, Value> {
+        &self.payload
+    }
+
+    /// Resolves every disclosure present (all RFC 9901 §7.1 rules apply) and returns
+    /// the revealed claims with the claim path each disclosure reveals.
+    ///
+    /// # Errors
+    /// [`VerifyError::InvalidDisclosure`] when the disclosures break a rule.
+    pub fn disclosure_map(&self) -> Result<DisclosureMap, VerifyError> {
+        let revealed = crate::reveal::reveal_recording(
+            self.payload.clone(),
+            &self.parts.disclosures,
+            self.max_depth,
+            true,
+        )?;
+        let position: std::collections::HashMap<&str, usize> = self
+            .parts
+            .disclosures
+            .iter()
+            .enumerate()
+            .map(|(index, disclosure)| (disclosure.digest.as_str(), index))
+            .collect();
+        let paths = revealed
+            .paths
+            .into_iter()
+            .filter_map(|(path, digest)| position.get(digest).map(|&index| (path, index)))
+            .collect();
+        Ok(DisclosureMap {
+            claims: revealed.claims,
+            paths,
+        })
+    }
+}
+
+/// Which claim each disclosure of an [`UnverifiedSdJwt`] reveals.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DisclosureMap {
+    /// The payload with every present disclosure resolved (registered claims included).
+    pub claims: serde_json::Map<String, Value>,
+    /// For each disclosure, the claim path it reveals and its position among the
+    /// disclosures. Array positions count elements of the fully revealed array.
+    pub paths: Vec<(crate::path::ClaimPath, usize)>,
 }

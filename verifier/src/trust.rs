@@ -54,7 +54,9 @@ impl TrustedIssuer {
             };
             did == Some(self.id.as_str())
         } else {
-            self.pinned_kid.as_deref().is_none_or(|pinned| pinned == kid)
+            self.pinned_kid
+                .as_deref()
+                .is_none_or(|pinned| pinned == kid)
         };
         if consistent {
             Ok(())
@@ -84,7 +86,12 @@ impl TrustStore {
         let key = did_key::decode(did)?;
         self.issuers.insert(
             did.to_owned(),
-            TrustedIssuer { id: did.to_owned(), key, pinned_kid: None, from_did: true },
+            TrustedIssuer {
+                id: did.to_owned(),
+                key,
+                pinned_kid: None,
+                from_did: true,
+            },
         );
         Ok(())
     }
@@ -103,7 +110,12 @@ impl TrustStore {
         let pinned_kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
         self.issuers.insert(
             id.to_owned(),
-            TrustedIssuer { id: id.to_owned(), key, pinned_kid, from_did: false },
+            TrustedIssuer {
+                id: id.to_owned(),
+                key,
+                pinned_kid,
+                from_did: false,
+            },
         );
         Ok(())
     }
@@ -159,7 +171,11 @@ impl TrustStore {
     }
 
     /// Finds the trusted issuer for `iss` and checks the header's `kid` against it.
-    pub(crate) fn resolve(&self, iss: &str, kid: Option<&str>) -> Result<&TrustedIssuer, VerifyError> {
+    pub(crate) fn resolve(
+        &self,
+        iss: &str,
+        kid: Option<&str>,
+    ) -> Result<&TrustedIssuer, VerifyError> {
         let issuer = self
             .issuers
             .get(iss)
@@ -200,7 +216,9 @@ mod tests {
         store.add_did(DID).expect("valid did");
         let fragment = &DID["did:key:".len()..];
         assert!(store.resolve(DID, None).is_ok());
-        assert!(store.resolve(DID, Some(&format!("{DID}#{fragment}"))).is_ok());
+        assert!(store
+            .resolve(DID, Some(&format!("{DID}#{fragment}")))
+            .is_ok());
         assert!(store.resolve(DID, Some(&format!("#{fragment}"))).is_ok());
         assert!(matches!(
             store.resolve(DID, Some("did:key:z6MkOther#z6MkOther")),

@@ -19,7 +19,9 @@ pub const KB_JWT_TYP: &str = "kb+jwt";
 
 /// Claims that the verifier reads itself and reports in their own fields of
 /// [`Verified`], not among [`Verified::claims`].
-const REGISTERED_CLAIMS: [&str; 9] = ["iss", "sub", "iat", "nbf", "exp", "jti", "vct", "cnf", "status"];
+const REGISTERED_CLAIMS: [&str; 9] = [
+    "iss", "sub", "iat", "nbf", "exp", "jti", "vct", "cnf", "status",
+];
 
 /// What the verifier accepts besides trusted keys. Build with [`Policy::default`] and
 /// the `with_*` methods.
@@ -34,6 +36,9 @@ pub struct Policy {
     pub max_key_binding_age_secs: u64,
     /// Accepted `typ` values of the issuer-signed JWT. Default `["dc+sd-jwt"]`.
     pub accepted_typs: Vec<String>,
+    /// Accept an issuer-signed JWT with no `typ` header (plain RFC 9901 SD-JWTs from
+    /// other implementations). Default false.
+    pub accept_missing_typ: bool,
     /// Refuse credentials without `exp`. Default true: agentid credentials are
     /// short-lived by design.
     pub require_expiry: bool,
@@ -46,6 +51,7 @@ impl Default for Policy {
             clock_skew_secs: 60,
             max_key_binding_age_secs: 300,
             accepted_typs: vec![SD_JWT_VC_TYP.to_owned()],
+            accept_missing_typ: false,
             require_expiry: true,
         }
     }
@@ -72,8 +78,17 @@ impl Policy {
 
     /// Returns the policy accepting these issuer-JWT `typ` values instead of
     /// `dc+sd-jwt` (for plain SD-JWTs such as RFC 9901's `example+sd-jwt`).
-    pub fn with_accepted_typs<I: IntoIterator<Item = S>, S: Into<String>>(mut self, typs: I) -> Self {
+    pub fn with_accepted_typs<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        typs: I,
+    ) -> Self {
         self.accepted_typs = typs.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Returns the policy accepting (or not) an issuer-signed JWT without `typ`.
+    pub fn with_missing_typ_accepted(mut self, accepted: bool) -> Self {
+        self.accept_missing_typ = accepted;
         self
     }
 
@@ -96,7 +111,10 @@ pub struct PresentationRequest {
 impl PresentationRequest {
     /// A request for this audience and nonce.
     pub fn new(audience: impl Into<String>, nonce: impl Into<String>) -> Self {
-        PresentationRequest { audience: audience.into(), nonce: nonce.into() }
+        PresentationRequest {
+            audience: audience.into(),
+            nonce: nonce.into(),
+        }
     }
 }
 
@@ -235,7 +253,11 @@ impl Verifier {
         let parts = SdJwtParts::parse(input, &policy.limits)?;
         let issuer_jwt = CompactJws::parse(parts.issuer_jwt, depth, "issuer JWT")?;
 
-        if !policy.accepted_typs.iter().any(|typ| issuer_jwt.typ.as_deref() == Some(typ.as_str())) {
+        if !policy
+            .accepted_typs
+            .iter()
+            .any(|typ| issuer_jwt.typ.as_deref() == Some(typ.as_str()))
+        {
             return Err(VerifyError::UnexpectedType {
                 found: issuer_jwt.typ.clone(),
                 expected: policy.accepted_typs.join(" or "),
@@ -308,7 +330,10 @@ impl Verifier {
             status,
             key_binding,
         };
-        Ok(Checked { verified, signatures })
+        Ok(Checked {
+            verified,
+            signatures,
+        })
     }
 
     fn check_validity(
@@ -376,7 +401,11 @@ impl Verifier {
         if iat < oldest || iat > now.saturating_add(skew) {
             return Err(VerifyError::StaleKeyBinding { iat });
         }
-        let binding = KeyBinding { audience: audience.to_owned(), nonce: nonce.to_owned(), issued_at: iat };
+        let binding = KeyBinding {
+            audience: audience.to_owned(),
+            nonce: nonce.to_owned(),
+            issued_at: iat,
+        };
         let signature = PendingSignature {
             role: SignatureRole::KeyBinding,
             key: holder_key,

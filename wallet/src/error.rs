@@ -1,0 +1,53 @@
+//! Errors of the wallet crate.
+
+use agentid_verifier::{InvalidClaimPath, KeyError, VerifyError};
+use thiserror::Error;
+
+/// Something the wallet refused or could not do.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum WalletError {
+    /// The claims do not satisfy the JSON Schema of their credential type.
+    #[error("claims do not match the schema for {vct}: {details}")]
+    InvalidClaims {
+        /// The credential type.
+        vct: String,
+        /// Each violation, with its location in the claims.
+        details: String,
+    },
+    /// No schema governs this credential type, so nothing of that type is issued.
+    #[error("no schema for credential type {0:?} (known types: {1})")]
+    UnknownCredentialType(String, String),
+    /// A schema file is unusable.
+    #[error("invalid schema {name}: {reason}")]
+    InvalidSchema {
+        /// The schema file or type.
+        name: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A claim path could not be read.
+    #[error(transparent)]
+    InvalidClaimPath(#[from] InvalidClaimPath),
+    /// A path names no claim in the credential.
+    #[error("no claim at {0}")]
+    NoSuchClaim(String),
+    /// The request is inconsistent (reserved claim names, lifetimes out of range, …).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// A credential or presentation failed verification.
+    #[error("verification failed: {0}")]
+    Verify(#[from] VerifyError),
+    /// A key or DID could not be used.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The presenting key is not the one the credential is bound to.
+    #[error("this key is not the credential's holder key (cnf)")]
+    NotHolderKey,
+}
+
+impl WalletError {
+    pub(crate) fn request(msg: impl Into<String>) -> Self {
+        WalletError::InvalidRequest(msg.into())
+    }
+}

@@ -1,0 +1,220 @@
+//! The issuer role: minting SD-JWT VCs (RFC 9901, IETF SD-JWT VC draft).
+
+use agentid_verifier::{b64url_encode, ClaimPath, PublicKey, SD_JWT_VC_TYP};
+use rand_core::{OsRng, RngCore};
+use serde_json::{Map, Value};
+
+use crate::conceal::{conceal, Decoys};
+use crate::did::did_key_url;
+use crate::error::WalletError;
+use crate::jws::{header, sign_compact};
+use crate::keys::SigningKey;
+use crate::schema::SchemaRegistry;
+
+/// Claim names the issuer sets itself; a request may not supply them.
+const RESERVED_CLAIMS: [&str; 10] = [
+    "iss", "sub", "iat", "nbf", "exp", "jti", "vct", "cnf", "status", "_sd_alg",
+];
+
+/// What to issue: a credential type, its claims, who holds it and for how long.
+#[derive(Debug, Clone)]
+pub struct CredentialRequest {
+    /// The credential type; a schema for it must exist.
+    pub vct: String,
+    /// The subject (`sub`), usually the holder's DID.
+    pub subject: String,
+    /// The key the holder will sign presentations with (`cnf.jwk`).
+    pub holder_key: PublicKey,
+    /// The claims, checked against the type's schema.
+    pub claims: Map<String, Value>,
+    /// Claims the holder may disclose selectively.
+    pub disclosable: Vec<ClaimPath>,
+    /// Seconds from issuance to expiry.
+    pub lifetime_secs: u64,
+}
+
+/// A freshly issued credential.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct IssuedCredential {
+    /// The SD-JWT with every disclosure (`<JWT>~<D1>~…~<Dn>~`), for the holder only.
+    pub sd_jwt: String,
+    /// Its `jti`.
+    pub credential_id: String,
+    /// Its `exp`.
+    pub expires_at: u64,
+}
+
+/// An issuer: an identifier, a signing key and the schemas it issues under.
+#[derive(Debug)]
+pub struct Issuer {
+    id: String,
+    kid: Option<String>,
+    key: SigningKey,
+    schemas: SchemaRegistry,
+    decoys: Decoys,
+}
+
+impl Issuer {
+    /// An issuer identified by its key's did:key; `kid` is the key's DID URL.
+    ///
+    /// # Errors
+    /// [`WalletError`] if the DID cannot be derived or the shipped schemas do not load.
+    pub fn from_did_key(key: SigningKey) -> Result<Self, WalletError> {
+        let id = key.did()?;
+        let kid = did_key_url(key.public_key())?;
+        Ok(Issuer {
+            id,
+            kid: Some(kid),
+            key,
+            schemas: SchemaRegistry::builtin()?,
+            decoys: Decoys::default(),
+        })
+    }
+
+    /// An issuer identified by a URL whose key verifiers pin in their trust store.
+    ///
+    /// # Errors
+    /// [`WalletError`] if the shipped schemas do not load.
+    pub fn with_pinned_key(id: impl Into<String>, key: SigningKey) -> Result<Self, WalletError> {
+        Ok(Issuer {
+            id: id.into(),
+            kid: None,
+            key,
+            schemas: SchemaRegistry::builtin()?,
+            decoys: Decoys::default(),
+        })
+    }
+
+    /// Returns the issuer with another schema registry.
+    pub fn with_schemas(mut self, schemas: SchemaRegistry) -> Self {
+        self.schemas = schemas;
+        self
+    }
+
+    /// Returns the issuer adding this many decoy digests.
+    pub fn with_decoys(mut self, decoys: Decoys) -> Self {
+        self.decoys = decoys;
+        self
+    }
+
+    /// Returns the issuer writing this `kid` header (or none).
+    pub fn with_kid(mut self, kid: Option<String>) -> Self {
+        self.kid = kid;
+        self
+    }
+
+    /// The issuer identifier (`iss`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The issuer's public key.
+    pub fn public_key(&self) -> &PublicKey {
+        self.key.public_key()
+    }
+
+    /// Issues an SD-JWT VC (`typ: dc+sd-jwt`) as of `now` (Unix seconds).
+    ///
+    /// The claims are checked against the JSON Schema of `request.vct` before
+    /// anything is signed.
+    ///
+    /// # Errors
+    /// [`WalletError::UnknownCredentialType`], [`WalletError::InvalidClaims`],
+    /// [`WalletError::InvalidRequest`] (reserved claim names, zero or too long a
+    /// lifetime) or [`WalletError::NoSuchClaim`] (a disclosable path names nothing).
+    pub fn issue(
+        &self,
+        request: &CredentialRequest,
+        now: u64,
+    ) -> Result<IssuedCredential, WalletError> {
+        if let Some(reserved) = RESERVED_CLAIMS
+            .iter()
+            .find(|name| request.claims.contains_key(**name))
+        {
+            return Err(WalletError::request(format!(
+                "claim {reserved:?} is set by the issuer"
+            )));
+        }
+        if request.lifetime_secs == 0 {
+            return Err(WalletError::request("lifetime must be positive"));
+        }
+        self.schemas.validate(
+            &request.vct,
+            &Value::Object(request.claims.clone()),
+            request.lifetime_secs,
+        )?;
+        let expires_at = now
+            .checked_add(request.lifetime_secs)
+            .ok_or_else(|| WalletError::request("lifetime overflows"))?;
+        let credential_id = random_id();
+        let mut registered = Map::new();
+        registered.insert("sub".into(), request.subject.clone().into());
+        registered.insert("iat".into(), now.into());
+        registered.insert("nbf".into(), now.into());
+        registered.insert("exp".into(), expires_at.into());
+        registered.insert("jti".into(), credential_id.clone().into());
+        registered.insert("vct".into(), request.vct.clone().into());
+        registered.insert("cnf".into(), cnf(&request.holder_key));
+        let sd_jwt = self.issue_sd_jwt(
+            SD_JWT_VC_TYP,
+            registered,
+            request.claims.clone(),
+            &request.disclosable,
+        )?;
+        Ok(IssuedCredential {
+            sd_jwt,
+            credential_id,
+            expires_at,
+        })
+    }
+
+    /// Issues a plain SD-JWT: `registered` claims stay visible, `claims` may be
+    /// concealed along `disclosable`; `iss` and `_sd_alg` are added. Used for
+    /// credential types outside SD-JWT VC (and the RFC 9901 test cases).
+    ///
+    /// # Errors
+    /// [`WalletError::NoSuchClaim`] or [`WalletError::InvalidRequest`] from concealment.
+    pub fn issue_sd_jwt(
+        &self,
+        typ: &str,
+        registered: Map<String, Value>,
+        claims: Map<String, Value>,
+        disclosable: &[ClaimPath],
+    ) -> Result<String, WalletError> {
+        let concealed = conceal(claims, disclosable, self.decoys)?;
+        let mut payload = concealed.claims;
+        for (name, value) in registered {
+            if payload.insert(name.clone(), value).is_some() {
+                return Err(WalletError::request(format!("claim {name:?} given twice")));
+            }
+        }
+        payload.insert("iss".into(), self.id.clone().into());
+        payload.insert("_sd_alg".into(), "sha-256".into());
+        let mut header = header(&self.key, typ);
+        if let Some(kid) = &self.kid {
+            header.insert("kid".into(), kid.clone().into());
+        }
+        let mut sd_jwt = sign_compact(&header, &payload, &self.key);
+        sd_jwt.push('~');
+        for disclosure in concealed.disclosures {
+            sd_jwt.push_str(&disclosure);
+            sd_jwt.push('~');
+        }
+        Ok(sd_jwt)
+    }
+}
+
+/// `cnf` with the holder's public JWK (RFC 7800).
+pub fn cnf(holder_key: &PublicKey) -> Value {
+    let mut cnf = Map::new();
+    cnf.insert("jwk".into(), holder_key.to_jwk());
+    Value::Object(cnf)
+}
+
+/// A random 128-bit identifier, base64url.
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    format!("urn:agentid:credential:{}", b64url_encode(&bytes))
+}
