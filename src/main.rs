@@ -1,1 +1,3 @@
+//! The agentid command-line tool.
+
 fn main() {}
