@@ -1,3 +1,33 @@
-//! The agentid command-line tool.
+//! The `agentid` command-line tool: a thin layer over `agentid-wallet` and
+//! `agentid-verifier`. Errors are one line on stderr and a non-zero exit status.
 
-fn main() {}
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+mod demo;
+mod error;
+mod io;
+mod timefmt;
+mod verify_cmd;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Verify(args) => verify_cmd::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}", error.message);
+            error.exit_code()
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! `agentid demo`: the whole scenario, told step by step.
+
+use agentid_verifier::{did_key, Algorithm, Policy, PresentationRequest, TrustStore, Verifier};
+use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SigningKey, TASK_VCT};
+use rand_core::{OsRng, RngCore};
+use serde_json::json;
+
+use crate::cli::DemoArgs;
+use crate::error::CliError;
+use crate::io::write_file;
+use crate::verify_cmd::print_verified;
+
+const VERIFIER_AUDIENCE: &str = "https://payments.bank.example";
+
+pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
+    let now = unix_now();
+    println!("agentid demo: a task credential for one agent, presented to another organization\n");
+
+    // 1. The people and agents.
+    let principal = SigningKey::generate(Algorithm::ES256);
+    let issuer = Issuer::from_did_key(SigningKey::generate(Algorithm::EdDSA))?;
+    let agent_task_key = SigningKey::generate(Algorithm::EdDSA);
+    let principal_did = principal.did()?;
+    let agent_did = agent_task_key.did()?;
+    println!("1. Identities (did:key)");
+    println!("   principal (Alice, P-256):           {principal_did}");
+    println!("   issuer (Acme orchestrator, Ed25519): {}", issuer.id());
+    println!("   agent, fresh key for this task:      {agent_did}\n");
+
+    // 2. Issuance.
+    let claims = json!({
+        "task": {"id": "T-2026-0042", "purpose": "refund order 1234 (damaged in transit)"},
+        "scope": ["refunds:write"],
+        "resources": ["https://shop.example/orders/1234"],
+        "audience": [VERIFIER_AUDIENCE],
+        "constraints": {"max_amount": 50, "currency": "EUR"},
+        "on_behalf_of": principal_did,
+    });
+    let disclosable = ["task.purpose", "resources", "constraints", "on_behalf_of"];
+    let request = CredentialRequest {
+        vct: TASK_VCT.into(),
+        subject: agent_did.clone(),
+        holder_key: agent_task_key.public_key().clone(),
+        claims: claims.as_object().cloned().unwrap_or_default(),
+        disclosable: parse_paths(&disclosable)?,
+        lifetime_secs: 15 * 60,
+    };
+    let credential = issuer.issue(&request, now)?;
+    println!(
+        "2. The issuer grants the agent one task for 15 minutes (SD-JWT VC, {} bytes)",
+        credential.sd_jwt.len()
+    );
+    println!(
+        "   claims: {}",
+        serde_json::to_string(&claims).unwrap_or_default()
+    );
+    println!("   selectively disclosable: {}", disclosable.join(", "));
+    println!(
+        "   bound to the agent's task key (cnf); id {}\n",
+        credential.credential_id
+    );
+
+    // 3. Presentation.
+    let verifier_request = PresentationRequest::new(VERIFIER_AUDIENCE, nonce());
+    let disclosed = ["on_behalf_of", "constraints"];
+    let presentation = present(
+        &credential.sd_jwt,
+        &agent_task_key,
+        &parse_paths(&disclosed)?,
+        &verifier_request,
+        now,
+    )?;
+    println!(
+        "3. The bank asks for a presentation (audience {}, nonce {})",
+        verifier_request.audience, verifier_request.nonce
+    );
+    println!(
+        "   the agent discloses {} and keeps task.purpose and resources to itself,",
+        disclosed.join(" and ")
+    );
+    println!(
+        "   and signs a key-binding JWT for this audience and nonce ({} bytes)\n",
+        presentation.len()
+    );
+
+    // 4. Offline verification.
+    let mut trust = TrustStore::new();
+    trust
+        .add_did(issuer.id())
+        .map_err(|error| CliError::failed(error.to_string()))?;
+    let verifier = Verifier::new(trust, Policy::default());
+    println!("4. The bank verifies offline, trusting only the issuer's DID:");
+    let verified = verifier
+        .verify_presentation(&presentation, &verifier_request, now)
+        .map_err(|error| CliError::failed(format!("demo presentation rejected: {error}")))?;
+    print_verified(&verified, now);
+    let holder = verified
+        .holder_key
+        .as_ref()
+        .map(did_key::encode)
+        .unwrap_or_default();
+    println!(
+        "   => the agent {} may act for {} with scope {}, up to {} EUR; the purpose and resources stayed hidden.\n",
+        short(&holder),
+        short(verified.claims["on_behalf_of"].as_str().unwrap_or_default()),
+        verified.claims["scope"],
+        verified.claims["constraints"]["max_amount"],
+    );
+
+    // 5. What an attacker cannot do.
+    println!("5. What does not work:");
+    let replay = PresentationRequest::new("https://other.example", verifier_request.nonce.clone());
+    report(
+        "   replayed to another organization",
+        verifier.verify_presentation(&presentation, &replay, now),
+    );
+    let stale = PresentationRequest::new(VERIFIER_AUDIENCE, nonce());
+    report(
+        "   replayed against a new nonce",
+        verifier.verify_presentation(&presentation, &stale, now),
+    );
+    report(
+        "   used after it expired",
+        verifier.verify_presentation(&presentation, &verifier_request, now + 20 * 60),
+    );
+    let mut untrusting = TrustStore::new();
+    untrusting
+        .add_did(&principal_did)
+        .map_err(|error| CliError::failed(error.to_string()))?;
+    report(
+        "   checked by a verifier that does not trust the issuer",
+        Verifier::new(untrusting, Policy::default()).verify_presentation(
+            &presentation,
+            &verifier_request,
+            now,
+        ),
+    );
+
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).map_err(|error| {
+            CliError::failed(format!("cannot create {}: {error}", dir.display()))
+        })?;
+        write_file(&dir.join("credential.sd-jwt"), credential.sd_jwt.as_bytes())?;
+        write_file(&dir.join("presentation.sd-jwt"), presentation.as_bytes())?;
+        let trust_file = json!({"issuers": [{"id": issuer.id()}]});
+        write_file(&dir.join("trust.json"), trust_file.to_string().as_bytes())?;
+        let request_file =
+            json!({"audience": verifier_request.audience, "nonce": verifier_request.nonce});
+        write_file(
+            &dir.join("request.json"),
+            request_file.to_string().as_bytes(),
+        )?;
+        println!(
+            "\nWrote credential.sd-jwt, presentation.sd-jwt, trust.json and request.json to {}",
+            dir.display()
+        );
+        println!(
+            "Check them yourself (within 5 minutes, the key binding's freshness window):\n  agentid verify {} --audience {} --nonce {} --trust {}",
+            dir.join("presentation.sd-jwt").display(),
+            verifier_request.audience,
+            verifier_request.nonce,
+            dir.join("trust.json").display()
+        );
+    }
+    Ok(())
+}
+
+fn parse_paths(paths: &[&str]) -> Result<Vec<agentid_verifier::ClaimPath>, CliError> {
+    paths
+        .iter()
+        .map(|path| {
+            path.parse()
+                .map_err(|error: agentid_verifier::InvalidClaimPath| {
+                    CliError::failed(error.to_string())
+                })
+        })
+        .collect()
+}
+
+fn report(what: &str, verdict: Result<agentid_verifier::Verified, agentid_verifier::VerifyError>) {
+    match verdict {
+        Ok(_) => println!("{what}: ACCEPTED (unexpected!)"),
+        Err(error) => println!("{what}: rejected ({error})"),
+    }
+}
+
+fn short(did: &str) -> String {
+    if did.len() > 24 {
+        format!("{}…{}", &did[..16], &did[did.len() - 6..])
+    } else {
+        did.to_owned()
+    }
+}
+
+/// A fresh 128-bit request nonce, as a verifier sends with each request.
+fn nonce() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    agentid_verifier::b64url_encode(&bytes)
+}

@@ -1,0 +1,109 @@
+//! `agentid verify`: offline verification of one presentation or credential.
+
+use agentid_verifier::{
+    did_key, Policy, PresentationRequest, TrustStore, Verified, Verifier, VerifyError,
+};
+use serde_json::json;
+
+use crate::cli::VerifyArgs;
+use crate::error::CliError;
+use crate::io::read_bounded;
+use crate::timefmt::{parse_time, relative, rfc3339};
+
+/// Largest trust file read, in bytes (the verifier also checks).
+const MAX_TRUST_FILE_BYTES: usize = 1024 * 1024;
+
+pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
+    let trust_path = args.trust.display().to_string();
+    let trust_bytes =
+        read_bounded(&trust_path, MAX_TRUST_FILE_BYTES).map_err(CliError::into_usage)?;
+    let trust = TrustStore::from_json(&trust_bytes)
+        .map_err(|error| CliError::usage(format!("{trust_path}: {error}")))?;
+    let mut policy = Policy::default();
+    if !args.typ.is_empty() {
+        policy = policy.with_accepted_typs(args.typ.clone());
+    }
+    let now = match &args.at {
+        Some(at) => parse_time(at)?,
+        None => agentid_wallet::unix_now(),
+    };
+    let max_bytes = policy.limits.max_presentation_bytes;
+    let verifier = Verifier::new(trust, policy);
+
+    let bytes = read_bounded(&args.input, max_bytes)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| CliError::invalid("input is not UTF-8 text"))?
+        .trim();
+    let request = match (&args.audience, &args.nonce) {
+        (Some(audience), Some(nonce)) => {
+            Some(PresentationRequest::new(audience.clone(), nonce.clone()))
+        }
+        _ => None,
+    };
+    let verdict = match &request {
+        Some(request) => verifier.verify_presentation(text, request, now),
+        None => verifier.verify_credential(text, now),
+    };
+    match verdict {
+        Ok(verified) => {
+            if args.json {
+                println!(
+                    "{}",
+                    json!({"valid": true, "holder_binding_checked": request.is_some(), "verified": verified})
+                );
+            } else {
+                print_verified(&verified, now);
+            }
+            Ok(())
+        }
+        Err(error) => {
+            if args.json {
+                println!("{}", rejection_json(&error));
+            }
+            Err(CliError::invalid(error.to_string()))
+        }
+    }
+}
+
+/// The JSON form of a rejection: its class and its reason.
+pub(crate) fn rejection_json(error: &VerifyError) -> serde_json::Value {
+    json!({"valid": false, "kind": error.kind().as_str(), "reason": error.to_string()})
+}
+
+/// The readable account of a verified presentation or credential.
+pub(crate) fn print_verified(verified: &Verified, now: u64) {
+    let what = if verified.key_binding.is_some() {
+        "presentation"
+    } else {
+        "credential"
+    };
+    println!("VALID {what}");
+    println!("  issuer:    {}", verified.issuer);
+    if let Some(vct) = &verified.vct {
+        println!("  type:      {vct}");
+    }
+    if let Some(subject) = &verified.subject {
+        println!("  subject:   {subject}");
+    }
+    if let Some(holder) = &verified.holder_key {
+        println!("  holder:    {}", did_key::encode(holder));
+    }
+    match &verified.key_binding {
+        Some(binding) => println!(
+            "  binding:   checked (audience {}, nonce {}, signed {})",
+            binding.audience,
+            binding.nonce,
+            relative(binding.issued_at, now)
+        ),
+        None => println!("  binding:   NOT checked (issued credential; give --audience and --nonce to check a presentation)"),
+    }
+    if let Some(expires_at) = verified.expires_at {
+        println!(
+            "  expires:   {} ({})",
+            rfc3339(expires_at),
+            relative(expires_at, now)
+        );
+    }
+    let claims = serde_json::to_string_pretty(&verified.claims).unwrap_or_default();
+    println!("  claims:    {}", claims.replace('\n', "\n             "));
+}

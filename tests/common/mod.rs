@@ -1,0 +1,102 @@
+//! Shared fixtures for the integration tests: an issuer, an agent, a task credential.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use agentid_verifier::{
+    b64url_encode, Algorithm, Policy, PresentationRequest, TrustStore, Verifier,
+};
+use agentid_wallet::{CredentialRequest, Issuer, SigningKey, TASK_VCT};
+use serde_json::{json, Map, Value};
+
+/// A fixed point in time for tests (2027-01-15T08:00:00Z).
+pub const NOW: u64 = 1_800_000_000;
+pub const AUDIENCE: &str = "https://payments.bank.example";
+pub const NONCE: &str = "n-0S6_WzA2Mj";
+
+pub struct Fixture {
+    pub issuer: Issuer,
+    pub agent: SigningKey,
+    pub credential: String,
+    pub verifier: Verifier,
+}
+
+pub fn task_claims() -> Map<String, Value> {
+    json!({
+        "task": {"id": "T-1", "purpose": "refund order 1234"},
+        "scope": ["refunds:write"],
+        "resources": ["https://shop.example/orders/1234"],
+        "audience": [AUDIENCE],
+        "constraints": {"max_amount": 50, "currency": "EUR"},
+        "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    })
+    .as_object()
+    .cloned()
+    .expect("object")
+}
+
+pub fn request() -> PresentationRequest {
+    PresentationRequest::new(AUDIENCE, NONCE)
+}
+
+pub fn fixture(alg: Algorithm) -> Fixture {
+    let issuer = Issuer::from_did_key(SigningKey::generate(alg)).expect("issuer");
+    let agent = SigningKey::generate(alg);
+    let credential = issuer
+        .issue(
+            &CredentialRequest {
+                vct: TASK_VCT.into(),
+                subject: agent.did().expect("did"),
+                holder_key: agent.public_key().clone(),
+                claims: task_claims(),
+                disclosable: [
+                    "task.purpose",
+                    "resources",
+                    "resources[0]",
+                    "constraints",
+                    "on_behalf_of",
+                ]
+                .iter()
+                .map(|path| path.parse().expect("path"))
+                .collect(),
+                lifetime_secs: 900,
+            },
+            NOW,
+        )
+        .expect("issue")
+        .sd_jwt;
+    let mut trust = TrustStore::new();
+    trust.add_did(issuer.id()).expect("trust");
+    Fixture {
+        issuer,
+        agent,
+        credential,
+        verifier: Verifier::new(trust, Policy::default()),
+    }
+}
+
+impl Fixture {
+    pub fn present(&self, disclose: &[&str]) -> String {
+        let paths: Vec<_> = disclose
+            .iter()
+            .map(|path| path.parse().expect("path"))
+            .collect();
+        agentid_wallet::present(&self.credential, &self.agent, &paths, &request(), NOW)
+            .expect("present")
+    }
+}
+
+/// Signs an arbitrary header and payload: for tokens the wallet would never make.
+pub fn sign_token(key: &SigningKey, header: &Value, payload: &Value) -> String {
+    let input = format!(
+        "{}.{}",
+        b64url_encode(header.to_string().as_bytes()),
+        b64url_encode(payload.to_string().as_bytes())
+    );
+    let signature = key.sign(input.as_bytes());
+    format!("{input}.{}", b64url_encode(&signature))
+}
+
+/// A disclosure string for `[salt, name, value]` or `[salt, value]`.
+pub fn disclosure(parts: &Value) -> String {
+    b64url_encode(parts.to_string().as_bytes())
+}
