@@ -36,7 +36,9 @@ pub fn decode(did: &str) -> Result<PublicKey, KeyError> {
     match codec {
         CODEC_ED25519 => PublicKey::ed25519_from_bytes(key_bytes),
         CODEC_SECP256K1 | CODEC_P256 => {
-            if key_bytes.len() != 33 {
+            // Only the SEC1 compressed form (0x02/0x03): `sec1` would also parse the
+            // "compact" 0x05 form, which would give one key two DIDs.
+            if key_bytes.len() != 33 || !matches!(key_bytes[0], 0x02 | 0x03) {
                 return Err(KeyError::InvalidKey(
                     "did:key ECDSA keys are 33-byte compressed points".into(),
                 ));
