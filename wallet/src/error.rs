@@ -41,6 +41,24 @@ pub enum WalletError {
     /// A key or DID could not be used.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The encrypted store failed or refused (wrong passphrase, wallet in use, …).
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The audit log does not verify.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    /// No record with this id.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The credential is not bound to any key of this wallet.
+    #[error("credential not bound to this wallet: {0}")]
+    NotBoundToWallet(String),
+    /// The wallet already holds this credential (same `jti`), under this id.
+    #[error("already in the wallet as {0}")]
+    AlreadyHeld(String),
+    /// The credential has expired.
+    #[error("credential {0} has expired")]
+    Expired(String),
     /// The presenting key is not the one the credential is bound to.
     #[error("this key is not the credential's holder key (cnf)")]
     NotHolderKey,

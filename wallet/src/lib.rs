@@ -46,6 +46,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod audit;
 mod conceal;
 mod did;
 mod error;
@@ -54,7 +55,10 @@ mod issuer;
 mod jws;
 mod keys;
 mod schema;
+pub mod store;
+mod wallet;
 
+pub use audit::{AuditAction, AuditEntry, AuditError};
 pub use conceal::Decoys;
 pub use did::{did_key, did_key_url};
 pub use error::WalletError;
@@ -62,6 +66,8 @@ pub use holder::present;
 pub use issuer::{cnf, CredentialRequest, IssuedCredential, Issuer};
 pub use keys::SigningKey;
 pub use schema::{SchemaRegistry, TASK_VCT};
+pub use store::{KdfParams, StoreError};
+pub use wallet::{CredentialDetails, CredentialSummary, Passphrase, PurgeReport, Wallet};
 
 /// Seconds since the Unix epoch, from the system clock.
 pub fn unix_now() -> u64 {

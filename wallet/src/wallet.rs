@@ -1,0 +1,736 @@
+//! The agent's wallet: keys and credentials in the encrypted store, the holder and
+//! issuer roles on top of them, and an audit entry for every action.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use agentid_verifier::{
+    b64url_encode, did_key, Algorithm, ClaimPath, Limits, Policy, PresentationRequest, TrustStore,
+    UnverifiedSdJwt, Verifier,
+};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use zeroize::Zeroizing;
+
+use crate::audit::{self, AuditAction, AuditEntry, AuditError};
+use crate::error::WalletError;
+use crate::holder::present;
+use crate::issuer::{CredentialRequest, IssuedCredential, Issuer};
+use crate::keys::SigningKey;
+use crate::store::{Batch, KdfParams, Kind, RecordKey, Store, StoreError};
+
+/// Index names (their values are stored only as keyed tags).
+const BY_VCT: &str = "vct";
+const BY_ISSUER: &str = "issuer";
+const BY_HOLDER: &str = "holder";
+const BY_JTI: &str = "jti";
+const BY_EXPIRY_HOUR: &str = "expiry-hour";
+/// Meta records.
+const ROOT_KEY_ID: &[u8] = b"root-key";
+const PURGE_WATERMARK_ID: &[u8] = b"purge-watermark";
+
+/// A wallet passphrase. Zeroized on drop; `Debug` prints nothing of it.
+pub struct Passphrase(Zeroizing<String>);
+
+impl Passphrase {
+    /// Wraps a passphrase.
+    pub fn new(passphrase: impl Into<String>) -> Self {
+        Passphrase(Zeroizing::new(passphrase.into()))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(..)")
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyRecord {
+    alg: String,
+    secret: Zeroizing<String>,
+    did: String,
+    /// `None` for the root identity key; the task id for a per-task key.
+    task: Option<String>,
+    created_at: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CredentialRecord {
+    id: String,
+    sd_jwt: Zeroizing<String>,
+    vct: Option<String>,
+    issuer: String,
+    subject: Option<String>,
+    holder: String,
+    jti: Option<String>,
+    issued_at: Option<u64>,
+    expires_at: Option<u64>,
+    received_at: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct IssuedRecord {
+    jti: String,
+    vct: String,
+    subject: String,
+    issued_at: u64,
+    expires_at: u64,
+}
+
+/// What `list` shows of a credential: no claim values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CredentialSummary {
+    /// The wallet's id for it (random; reveals nothing).
+    pub id: String,
+    /// Its type.
+    pub vct: Option<String>,
+    /// Its issuer.
+    pub issuer: String,
+    /// The DID of the wallet key it is bound to.
+    pub holder: String,
+    /// Its `exp`.
+    pub expires_at: Option<u64>,
+    /// When the wallet stored it.
+    pub received_at: u64,
+}
+
+/// What `show` shows: the summary, every claim, and which paths can be disclosed.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CredentialDetails {
+    /// The summary.
+    #[serde(flatten)]
+    pub summary: CredentialSummary,
+    /// Every claim the credential holds (registered claims removed).
+    pub claims: Map<String, Value>,
+    /// The claim paths that are selectively disclosable.
+    pub disclosable: Vec<String>,
+}
+
+/// What `purge` destroyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PurgeReport {
+    /// Expired credentials removed.
+    pub credentials: usize,
+    /// Per-task keys zeroized and deleted.
+    pub keys: usize,
+}
+
+/// An open wallet. Holds the directory's lock: a second process gets
+/// [`StoreError::InUse`].
+#[derive(Debug)]
+pub struct Wallet {
+    store: Store,
+    root_did: String,
+}
+
+impl Wallet {
+    /// Creates a wallet in `dir` with a fresh root identity key of `alg`.
+    ///
+    /// # Errors
+    /// [`WalletError::Store`] if `dir` is not empty, or the parameters are invalid.
+    pub fn create(
+        dir: &Path,
+        passphrase: &Passphrase,
+        kdf: &KdfParams,
+        alg: Algorithm,
+        now: u64,
+    ) -> Result<Self, WalletError> {
+        let store = Store::create(dir, passphrase.bytes(), kdf)?;
+        let key = SigningKey::generate(alg);
+        let root_did = key.did()?;
+        let mut batch = Batch::default();
+        put_key(&store, &mut batch, &key, None, now)?;
+        store.put(&mut batch, Kind::Meta, ROOT_KEY_ID, root_did.as_bytes());
+        store.put(
+            &mut batch,
+            Kind::Meta,
+            PURGE_WATERMARK_ID,
+            &(now / 3600).to_be_bytes(),
+        );
+        audit::append(
+            &store,
+            &mut batch,
+            now,
+            AuditAction::Init,
+            json!({"did": root_did}),
+        )?;
+        store.commit(batch)?;
+        Ok(Wallet { store, root_did })
+    }
+
+    /// Opens the wallet in `dir`.
+    ///
+    /// # Errors
+    /// [`StoreError::WrongPassphrase`] (nothing is changed), [`StoreError::InUse`],
+    /// [`StoreError::NotAWallet`].
+    pub fn open(dir: &Path, passphrase: &Passphrase) -> Result<Self, WalletError> {
+        let store = Store::open(dir, passphrase.bytes())?;
+        let root = store
+            .get(Kind::Meta, ROOT_KEY_ID)?
+            .ok_or_else(|| StoreError::Corrupt("no root key".into()))?;
+        let root_did = String::from_utf8(root.to_vec())
+            .map_err(|_| StoreError::Corrupt("root key id".into()))?;
+        Ok(Wallet { store, root_did })
+    }
+
+    /// The wallet's root DID.
+    pub fn did(&self) -> &str {
+        &self.root_did
+    }
+
+    /// The underlying store (for tools and tests that inspect storage).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Generates a fresh per-task key and returns its DID. The key is destroyed by
+    /// [`purge`](Self::purge) once the credentials bound to it have expired.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn new_task_key(
+        &mut self,
+        task_id: &str,
+        alg: Algorithm,
+        now: u64,
+    ) -> Result<String, WalletError> {
+        if task_id.is_empty() || task_id.len() > 128 {
+            return Err(WalletError::request("task id must be 1 to 128 bytes"));
+        }
+        let key = SigningKey::generate(alg);
+        let did = key.did()?;
+        let mut batch = Batch::default();
+        put_key(&self.store, &mut batch, &key, Some(task_id), now)?;
+        audit::append(
+            &self.store,
+            &mut batch,
+            now,
+            AuditAction::KeyNew,
+            json!({"did": did, "task": task_id}),
+        )?;
+        self.store.commit(batch)?;
+        Ok(did)
+    }
+
+    fn signing_key(&self, did: &str) -> Result<SigningKey, WalletError> {
+        let body = self
+            .store
+            .get(Kind::Key, did.as_bytes())?
+            .ok_or_else(|| WalletError::NotFound(format!("key {did}")))?;
+        let record: KeyRecord = decode(&body)?;
+        let secret = Zeroizing::new(
+            URL_SAFE_NO_PAD
+                .decode(record.secret.as_bytes())
+                .map_err(|_| StoreError::Corrupt("key bytes".into()))?,
+        );
+        let alg = Algorithm::from_header(&record.alg)
+            .map_err(|_| StoreError::Corrupt("key algorithm".into()))?;
+        Ok(SigningKey::from_secret_bytes(alg, &secret)?)
+    }
+
+    /// An issuer backed by this wallet's root key (its DID is the issuer id).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn issuer(&self) -> Result<Issuer, WalletError> {
+        Issuer::from_did_key(self.signing_key(&self.root_did)?)
+    }
+
+    /// Issues a credential with the root key, records it in the issuance log and
+    /// the audit log.
+    ///
+    /// # Errors
+    /// As [`Issuer::issue`], and store errors.
+    pub fn issue(
+        &mut self,
+        request: &CredentialRequest,
+        now: u64,
+    ) -> Result<IssuedCredential, WalletError> {
+        let issued = self.issuer()?.issue(request, now)?;
+        let record = IssuedRecord {
+            jti: issued.credential_id.clone(),
+            vct: request.vct.clone(),
+            subject: request.subject.clone(),
+            issued_at: now,
+            expires_at: issued.expires_at,
+        };
+        let mut batch = Batch::default();
+        self.store.put(
+            &mut batch,
+            Kind::Issued,
+            record.jti.as_bytes(),
+            &encode(&record)?,
+        );
+        let details = json!({"jti": record.jti, "vct": record.vct, "subject": record.subject, "expires_at": record.expires_at});
+        audit::append(&self.store, &mut batch, now, AuditAction::Issue, details)?;
+        self.store.commit(batch)?;
+        Ok(issued)
+    }
+
+    /// Verifies an issued credential and stores it.
+    ///
+    /// The issuer must be in `trust` when given; without it, a did:key issuer is
+    /// accepted on its own signature (a did:key is self-certifying) and any other
+    /// issuer is refused. The credential must be bound (`cnf`) to one of this
+    /// wallet's keys, unexpired, and not already held.
+    ///
+    /// # Errors
+    /// [`WalletError::Verify`] for an invalid credential,
+    /// [`WalletError::NotBoundToWallet`], [`WalletError::AlreadyHeld`].
+    pub fn receive(
+        &mut self,
+        credential: &str,
+        trust: Option<&TrustStore>,
+        now: u64,
+    ) -> Result<String, WalletError> {
+        let credential = credential.trim();
+        let trust = match trust {
+            Some(trust) => trust.clone(),
+            None => self_certifying_trust(credential)?,
+        };
+        let verified =
+            Verifier::new(trust, Policy::default()).verify_credential(credential, now)?;
+        let holder = verified
+            .holder_key
+            .as_ref()
+            .map(did_key::encode)
+            .ok_or_else(|| WalletError::NotBoundToWallet("the credential has no cnf key".into()))?;
+        if self.store.get(Kind::Key, holder.as_bytes())?.is_none() {
+            return Err(WalletError::NotBoundToWallet(format!(
+                "{holder} is not a key of this wallet"
+            )));
+        }
+        if let Some(jti) = &verified.credential_id {
+            if let Some(existing) = self.store.lookup(BY_JTI, jti.as_bytes())?.first() {
+                let existing = self.credential_at(existing)?;
+                return Err(WalletError::AlreadyHeld(existing.id));
+            }
+        }
+        let record = CredentialRecord {
+            id: b64url_encode(&crate::store::random_id()),
+            sd_jwt: Zeroizing::new(credential.to_owned()),
+            vct: verified.vct.clone(),
+            issuer: verified.issuer.clone(),
+            subject: verified.subject.clone(),
+            holder,
+            jti: verified.credential_id.clone(),
+            issued_at: verified.issued_at,
+            expires_at: verified.expires_at,
+            received_at: now,
+        };
+        let mut batch = Batch::default();
+        self.put_credential(&mut batch, &record)?;
+        let details = json!({"credential": record.id, "vct": record.vct, "issuer": record.issuer, "holder": record.holder});
+        audit::append(&self.store, &mut batch, now, AuditAction::Receive, details)?;
+        self.store.commit(batch)?;
+        Ok(record.id)
+    }
+
+    fn put_credential(
+        &self,
+        batch: &mut Batch,
+        record: &CredentialRecord,
+    ) -> Result<(), WalletError> {
+        let key = self.store.put(
+            batch,
+            Kind::Credential,
+            record.id.as_bytes(),
+            &encode(record)?,
+        );
+        for (index, value) in credential_index_entries(record) {
+            self.store.index(batch, index, &value, &key);
+        }
+        Ok(())
+    }
+
+    fn credential_at(&self, key: &RecordKey) -> Result<CredentialRecord, WalletError> {
+        let record = self
+            .store
+            .get_at(key)?
+            .ok_or_else(|| StoreError::Corrupt("dangling index entry".into()))?;
+        decode(&record.body)
+    }
+
+    fn credential(&self, id: &str) -> Result<CredentialRecord, WalletError> {
+        let body = self
+            .store
+            .get(Kind::Credential, id.as_bytes())?
+            .ok_or_else(|| WalletError::NotFound(format!("credential {id}")))?;
+        decode(&body)
+    }
+
+    /// Every credential held, without claim values.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn list(&self) -> Result<Vec<CredentialSummary>, WalletError> {
+        let mut list = self
+            .store
+            .scan(Kind::Credential)
+            .map(|record| Ok(summary(&decode::<CredentialRecord>(&record?.body)?)))
+            .collect::<Result<Vec<_>, WalletError>>()?;
+        list.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+        Ok(list)
+    }
+
+    /// Credentials of one type, found through the index (only they are decrypted).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn find_by_vct(&self, vct: &str) -> Result<Vec<CredentialSummary>, WalletError> {
+        self.find(BY_VCT, vct)
+    }
+
+    /// Credentials from one issuer, found through the index.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn find_by_issuer(&self, issuer: &str) -> Result<Vec<CredentialSummary>, WalletError> {
+        self.find(BY_ISSUER, issuer)
+    }
+
+    fn find(&self, index: &str, value: &str) -> Result<Vec<CredentialSummary>, WalletError> {
+        self.store
+            .lookup(index, value.as_bytes())?
+            .iter()
+            .map(|key| Ok(summary(&self.credential_at(key)?)))
+            .collect()
+    }
+
+    /// One credential with all its claims and its disclosable paths.
+    ///
+    /// # Errors
+    /// [`WalletError::NotFound`].
+    pub fn show(&self, id: &str) -> Result<CredentialDetails, WalletError> {
+        let record = self.credential(id)?;
+        let parsed = UnverifiedSdJwt::parse(&record.sd_jwt, &Limits::default())?;
+        let map = parsed.disclosure_map()?;
+        let mut claims = map.claims;
+        for name in [
+            "iss", "sub", "iat", "nbf", "exp", "jti", "vct", "cnf", "status",
+        ] {
+            claims.remove(name);
+        }
+        let disclosable = map.paths.iter().map(|(path, _)| path.to_string()).collect();
+        Ok(CredentialDetails {
+            summary: summary(&record),
+            claims,
+            disclosable,
+        })
+    }
+
+    /// The stored SD-JWT of a credential (every disclosure): for export to its holder.
+    ///
+    /// # Errors
+    /// [`WalletError::NotFound`].
+    pub fn credential_sd_jwt(&self, id: &str) -> Result<Zeroizing<String>, WalletError> {
+        Ok(self.credential(id)?.sd_jwt)
+    }
+
+    /// Presents a held credential to one verifier, disclosing `disclose`, and
+    /// records which claims went to which audience with which nonce.
+    ///
+    /// # Errors
+    /// [`WalletError::NotFound`], [`WalletError::Expired`], or as [`present`].
+    pub fn present(
+        &mut self,
+        id: &str,
+        disclose: &[ClaimPath],
+        request: &PresentationRequest,
+        now: u64,
+    ) -> Result<String, WalletError> {
+        let record = self.credential(id)?;
+        if record.expires_at.is_some_and(|exp| exp <= now) {
+            return Err(WalletError::Expired(id.to_owned()));
+        }
+        let key = self.signing_key(&record.holder)?;
+        let presentation = present(&record.sd_jwt, &key, disclose, request, now)?;
+        let disclosed: Vec<String> = disclose.iter().map(ToString::to_string).collect();
+        let details = json!({
+            "credential": id, "audience": request.audience, "nonce": request.nonce, "disclosed": disclosed
+        });
+        let mut batch = Batch::default();
+        audit::append(&self.store, &mut batch, now, AuditAction::Present, details)?;
+        self.store.commit(batch)?;
+        Ok(presentation)
+    }
+
+    /// Removes every credential expired at `now` and destroys the per-task keys no
+    /// unexpired credential is bound to. The root key is never destroyed. Only the
+    /// expiry buckets since the last purge are read.
+    ///
+    /// # Errors
+    /// Store errors; then nothing is removed.
+    pub fn purge(&mut self, now: u64) -> Result<PurgeReport, WalletError> {
+        let watermark = match self.store.get(Kind::Meta, PURGE_WATERMARK_ID)? {
+            Some(body) => body
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .unwrap_or(0),
+            None => 0,
+        };
+        let current_hour = now / 3600;
+        let mut batch = Batch::default();
+        let mut expired = Vec::new();
+        for hour in watermark..=current_hour {
+            for key in self.store.lookup(BY_EXPIRY_HOUR, &hour.to_be_bytes())? {
+                let record = self.credential_at(&key)?;
+                if record.expires_at.is_some_and(|exp| exp <= now) {
+                    self.store.delete(&mut batch, &key);
+                    for (index, value) in credential_index_entries(&record) {
+                        self.store.unindex(&mut batch, index, &value, &key);
+                    }
+                    expired.push(record);
+                }
+            }
+        }
+        let removed: BTreeSet<&str> = expired.iter().map(|record| record.id.as_str()).collect();
+        let mut destroyed = Vec::new();
+        for holder in expired
+            .iter()
+            .map(|record| record.holder.as_str())
+            .collect::<BTreeSet<_>>()
+        {
+            if holder == self.root_did {
+                continue;
+            }
+            let still_bound = self
+                .store
+                .lookup(BY_HOLDER, holder.as_bytes())?
+                .iter()
+                .map(|key| self.credential_at(key))
+                .collect::<Result<Vec<_>, _>>()?
+                .iter()
+                .any(|record| !removed.contains(record.id.as_str()));
+            if !still_bound {
+                let key = self.store.record_key(Kind::Key, holder.as_bytes());
+                if self.store.get_at(&key)?.is_some() {
+                    self.store.delete(&mut batch, &key);
+                    destroyed.push(holder.to_owned());
+                }
+            }
+        }
+        // The current hour may still hold unexpired credentials: start there next time.
+        self.store.put(
+            &mut batch,
+            Kind::Meta,
+            PURGE_WATERMARK_ID,
+            &current_hour.to_be_bytes(),
+        );
+        let report = PurgeReport {
+            credentials: expired.len(),
+            keys: destroyed.len(),
+        };
+        let ids: Vec<&str> = removed.iter().copied().collect();
+        audit::append(
+            &self.store,
+            &mut batch,
+            now,
+            AuditAction::Purge,
+            json!({"credentials": ids, "keys": destroyed}),
+        )?;
+        self.store.commit(batch)?;
+        Ok(report)
+    }
+
+    /// Whether a key (by DID) is still in the wallet.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn has_key(&self, did: &str) -> Result<bool, WalletError> {
+        Ok(self.store.get(Kind::Key, did.as_bytes())?.is_some())
+    }
+
+    /// Re-seals the data key under `new` passphrase; every record stays as it is.
+    ///
+    /// # Errors
+    /// Store errors; on error the old passphrase still works.
+    pub fn change_passphrase(
+        &mut self,
+        new: &Passphrase,
+        kdf: &KdfParams,
+        now: u64,
+    ) -> Result<(), WalletError> {
+        self.store.change_passphrase(new.bytes(), kdf)?;
+        let mut batch = Batch::default();
+        audit::append(
+            &self.store,
+            &mut batch,
+            now,
+            AuditAction::Rekey,
+            json!({"kdf": kdf}),
+        )?;
+        self.store.commit(batch)?;
+        Ok(())
+    }
+
+    /// Verifies the audit chain; returns the number of entries.
+    ///
+    /// # Errors
+    /// [`AuditError::Broken`] naming the first bad entry.
+    pub fn audit_verify(&self) -> Result<u64, AuditError> {
+        audit::verify(&self.store)
+    }
+
+    /// Every audit entry, in order.
+    ///
+    /// # Errors
+    /// Store errors or unreadable entries.
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, AuditError> {
+        audit::entries(&self.store)
+    }
+
+    /// Writes an encrypted backup of every record to `path`, sealed under a key
+    /// derived from `passphrase` (Argon2id with `kdf`).
+    ///
+    /// # Errors
+    /// Store or I/O errors.
+    pub fn export(
+        &mut self,
+        path: &Path,
+        passphrase: &Passphrase,
+        kdf: &KdfParams,
+        now: u64,
+    ) -> Result<usize, WalletError> {
+        let mut batch = Batch::default();
+        audit::append(&self.store, &mut batch, now, AuditAction::Export, json!({}))?;
+        self.store.commit(batch)?;
+        let count = crate::store::backup::write(&self.store, path, passphrase.bytes(), kdf)?;
+        Ok(count)
+    }
+
+    /// Restores a backup written by [`export`](Self::export) into a new wallet at
+    /// `dir`, sealed under `passphrase`. Indexes are rebuilt; the audit log is kept
+    /// and an import entry appended.
+    ///
+    /// # Errors
+    /// [`StoreError::WrongPassphrase`] for a backup the passphrase does not open,
+    /// [`StoreError::AlreadyExists`] if `dir` holds files.
+    pub fn import(
+        dir: &Path,
+        backup: &Path,
+        backup_passphrase: &Passphrase,
+        passphrase: &Passphrase,
+        kdf: &KdfParams,
+        now: u64,
+    ) -> Result<Self, WalletError> {
+        let records = crate::store::backup::read(backup, backup_passphrase.bytes())?;
+        let store = Store::create(dir, passphrase.bytes(), kdf)?;
+        let mut batch = Batch::default();
+        let mut credentials = 0usize;
+        for (kind, id, body) in &records {
+            let key = store.put(&mut batch, *kind, id, body);
+            if *kind == Kind::Credential {
+                let record: CredentialRecord = decode(body)?;
+                for (index, value) in credential_index_entries(&record) {
+                    store.index(&mut batch, index, &value, &key);
+                }
+                credentials += 1;
+            }
+        }
+        store.commit(batch)?;
+        let wallet = Wallet::open_store(store)?;
+        let mut batch = Batch::default();
+        audit::append(
+            &wallet.store,
+            &mut batch,
+            now,
+            AuditAction::Import,
+            json!({"records": records.len(), "credentials": credentials}),
+        )?;
+        wallet.store.commit(batch)?;
+        wallet.audit_verify()?;
+        Ok(wallet)
+    }
+
+    fn open_store(store: Store) -> Result<Self, WalletError> {
+        let root = store
+            .get(Kind::Meta, ROOT_KEY_ID)?
+            .ok_or_else(|| StoreError::Corrupt("backup has no root key".into()))?;
+        let root_did = String::from_utf8(root.to_vec())
+            .map_err(|_| StoreError::Corrupt("root key id".into()))?;
+        Ok(Wallet { store, root_did })
+    }
+}
+
+fn put_key(
+    store: &Store,
+    batch: &mut Batch,
+    key: &SigningKey,
+    task: Option<&str>,
+    now: u64,
+) -> Result<(), WalletError> {
+    let did = key.did()?;
+    let record = KeyRecord {
+        alg: key.algorithm().as_str().into(),
+        secret: Zeroizing::new(b64url_encode(&key.expose_secret_bytes())),
+        did: did.clone(),
+        task: task.map(str::to_owned),
+        created_at: now,
+    };
+    store.put(batch, Kind::Key, did.as_bytes(), &encode(&record)?);
+    Ok(())
+}
+
+/// The index entries of a credential record.
+fn credential_index_entries(record: &CredentialRecord) -> Vec<(&'static str, Vec<u8>)> {
+    let mut entries = vec![
+        (BY_ISSUER, record.issuer.as_bytes().to_vec()),
+        (BY_HOLDER, record.holder.as_bytes().to_vec()),
+    ];
+    if let Some(vct) = &record.vct {
+        entries.push((BY_VCT, vct.as_bytes().to_vec()));
+    }
+    if let Some(jti) = &record.jti {
+        entries.push((BY_JTI, jti.as_bytes().to_vec()));
+    }
+    if let Some(exp) = record.expires_at {
+        entries.push((BY_EXPIRY_HOUR, (exp / 3600).to_be_bytes().to_vec()));
+    }
+    entries
+}
+
+fn summary(record: &CredentialRecord) -> CredentialSummary {
+    CredentialSummary {
+        id: record.id.clone(),
+        vct: record.vct.clone(),
+        issuer: record.issuer.clone(),
+        holder: record.holder.clone(),
+        expires_at: record.expires_at,
+        received_at: record.received_at,
+    }
+}
+
+/// A trust store holding the credential's own issuer when it is a did:key.
+fn self_certifying_trust(credential: &str) -> Result<TrustStore, WalletError> {
+    let parsed = UnverifiedSdJwt::parse(credential, &Limits::default())?;
+    let mut trust = TrustStore::new();
+    if let Some(iss) = parsed.payload().get("iss").and_then(Value::as_str) {
+        if iss.starts_with("did:key:") {
+            trust.add_did(iss)?;
+        }
+    }
+    Ok(trust)
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, WalletError> {
+    serde_json::to_vec(value)
+        .map(Zeroizing::new)
+        .map_err(|error| WalletError::Store(StoreError::Corrupt(error.to_string())))
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, WalletError> {
+    serde_json::from_slice(body)
+        .map_err(|error| WalletError::Store(StoreError::Corrupt(error.to_string())))
+}
