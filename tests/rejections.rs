@@ -233,6 +233,12 @@ fn algorithms_off_the_allow_list_are_refused() {
     ));
 }
 
+fn relaxed_trust(forge: &Forge) -> TrustStore {
+    let mut trust = TrustStore::new();
+    trust.add_did(&forge.issuer_did).expect("trust");
+    trust
+}
+
 fn b64(value: &Value) -> String {
     agentid_verifier::b64url_encode(value.to_string().as_bytes())
 }
@@ -265,6 +271,18 @@ fn typ_must_be_dc_sd_jwt_unless_the_caller_allows_another() {
         Policy::default().with_accepted_typs(["example+sd-jwt"]),
     );
     assert!(relaxed.verify_presentation(&token, &request(), NOW).is_ok());
+    let untyped = forge.present(&without(forge.header(), "typ"), &forge.payload(), &[]);
+    assert!(matches!(
+        relaxed.verify_presentation(&untyped, &request(), NOW),
+        Err(VerifyError::UnexpectedType { .. })
+    ));
+    let lenient = Verifier::new(
+        relaxed_trust(&forge),
+        Policy::default().with_missing_typ_accepted(true),
+    );
+    assert!(lenient
+        .verify_presentation(&untyped, &request(), NOW)
+        .is_ok());
     // The KB-JWT must be typed kb+jwt.
     let without_kb = forge.credential(&forge.header(), &forge.payload(), &[]);
     let token = forge.bind(

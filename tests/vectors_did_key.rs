@@ -43,7 +43,7 @@ fn read_json(path: &Path) -> Value {
 }
 
 fn hex_decode(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd-length hex {text:?}");
+    assert!(text.len().is_multiple_of(2), "odd-length hex {text:?}");
     (0..text.len())
         .step_by(2)
         .map(|at| {

@@ -253,11 +253,11 @@ impl Verifier {
         let parts = SdJwtParts::parse(input, &policy.limits)?;
         let issuer_jwt = CompactJws::parse(parts.issuer_jwt, depth, "issuer JWT")?;
 
-        if !policy
-            .accepted_typs
-            .iter()
-            .any(|typ| issuer_jwt.typ.as_deref() == Some(typ.as_str()))
-        {
+        let typ_accepted = match issuer_jwt.typ.as_deref() {
+            None => policy.accept_missing_typ,
+            Some(found) => policy.accepted_typs.iter().any(|typ| typ == found),
+        };
+        if !typ_accepted {
             return Err(VerifyError::UnexpectedType {
                 found: issuer_jwt.typ.clone(),
                 expected: policy.accepted_typs.join(" or "),

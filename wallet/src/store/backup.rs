@@ -85,11 +85,11 @@ pub(crate) fn write(
     Ok(records.len())
 }
 
+/// One record of a backup: its kind, id and decrypted body.
+pub(crate) type BackupEntry = (Kind, Vec<u8>, Zeroizing<Vec<u8>>);
+
 /// Reads and decrypts a backup: `(kind, id, body)` for every record.
-pub(crate) fn read(
-    path: &Path,
-    passphrase: &[u8],
-) -> Result<Vec<(Kind, Vec<u8>, Zeroizing<Vec<u8>>)>, StoreError> {
+pub(crate) fn read(path: &Path, passphrase: &[u8]) -> Result<Vec<BackupEntry>, StoreError> {
     if fs::metadata(path)?.len() > MAX_BACKUP_BYTES {
         return Err(StoreError::Corrupt("backup larger than 1 GiB".into()));
     }
