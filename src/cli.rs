@@ -8,6 +8,9 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "agentid", version, about, long_about = None)]
 pub(crate) struct Cli {
+    /// The wallet directory (for the wallet commands).
+    #[arg(long, global = true, value_name = "DIR", env = "AGENTID_WALLET")]
+    pub(crate) wallet: Option<PathBuf>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -20,6 +23,178 @@ pub(crate) enum Command {
     /// Verify a presentation (or, without --audience/--nonce, an issued credential).
     /// Exit status: 0 valid, 1 invalid, 2 usage error.
     Verify(VerifyArgs),
+    /// Create an encrypted wallet with a root identity key.
+    Init(InitArgs),
+    /// Print the wallet's root DID.
+    Did,
+    /// Manage keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Issue a credential with the wallet's root key; print it.
+    Issue(IssueArgs),
+    /// Verify a credential, then store it; print its wallet id.
+    Receive(ReceiveArgs),
+    /// List the credentials held (no claim values).
+    List(ListArgs),
+    /// Show one credential: its claims and what can be disclosed.
+    Show(ShowArgs),
+    /// Present a credential to a verifier; print the presentation.
+    Present(PresentArgs),
+    /// Remove expired credentials and destroy their per-task keys.
+    Purge,
+    /// Change the wallet passphrase.
+    #[command(subcommand)]
+    Passphrase(PassphraseCommand),
+    /// Write an encrypted backup of the whole wallet.
+    Export(ExportArgs),
+    /// Restore a backup into a new wallet at --wallet DIR.
+    Import(ImportArgs),
+    /// Check or export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Argon2id parameters for commands that seal something under a passphrase.
+#[derive(Debug, Args, Clone, Copy)]
+pub(crate) struct KdfArgs {
+    /// Argon2id memory in KiB (default 65536; at least 8192).
+    #[arg(long, value_name = "KIB")]
+    pub(crate) kdf_memory_kib: Option<u32>,
+    /// Argon2id passes (default 3).
+    #[arg(long, value_name = "N")]
+    pub(crate) kdf_iterations: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Algorithm of the root identity key.
+    #[arg(long, value_enum, default_value = "eddsa")]
+    pub(crate) alg: AlgArg,
+    #[command(flatten)]
+    pub(crate) kdf: KdfArgs,
+}
+
+/// A signing algorithm on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum AlgArg {
+    /// Ed25519.
+    Eddsa,
+    /// ECDSA P-256.
+    Es256,
+    /// ECDSA secp256k1.
+    Es256k,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Generate a fresh per-task key; print its DID.
+    New {
+        /// The task this key is for.
+        #[arg(long)]
+        task: String,
+        /// Its algorithm.
+        #[arg(long, value_enum, default_value = "eddsa")]
+        alg: AlgArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IssueArgs {
+    /// The holder's DID; the credential is bound to its key.
+    #[arg(long)]
+    pub(crate) subject: String,
+    /// The credential type (a schema for it must exist).
+    #[arg(long)]
+    pub(crate) vct: String,
+    /// JSON file with the claims (- for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) claims: String,
+    /// Comma-separated claim paths to make selectively disclosable (a.b, list[0], list[*]).
+    #[arg(long, value_name = "PATHS", value_delimiter = ',')]
+    pub(crate) sd: Vec<String>,
+    /// Lifetime, e.g. 15m, 1h.
+    #[arg(long, default_value = "15m")]
+    pub(crate) ttl: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReceiveArgs {
+    /// The issued credential: a file, or - for standard input.
+    #[arg(value_name = "FILE|-")]
+    pub(crate) input: String,
+    /// Accept only issuers in this trust file (default: any did:key issuer, whose
+    /// signature is checked against its DID).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trust: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The credential's wallet id.
+    pub(crate) id: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PresentArgs {
+    /// The credential's wallet id.
+    #[arg(long)]
+    pub(crate) credential: String,
+    /// The verifier's identifier (the KB-JWT's aud).
+    #[arg(long)]
+    pub(crate) audience: String,
+    /// The verifier's nonce.
+    #[arg(long)]
+    pub(crate) nonce: String,
+    /// Comma-separated claim paths to disclose.
+    #[arg(long, value_name = "PATHS", value_delimiter = ',')]
+    pub(crate) disclose: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PassphraseCommand {
+    /// Re-seal the wallet under a new passphrase (AGENTID_NEW_PASSPHRASE or a prompt).
+    Change {
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The backup file to write.
+    pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) kdf: KdfArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The backup file to restore.
+    pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) kdf: KdfArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Check the hash chain of the audit log.
+    Verify,
+    /// Print the audit log.
+    Export {
+        /// One JSON object per line.
+        #[arg(long)]
+        jsonl: bool,
+    },
 }
 
 #[derive(Debug, Args)]

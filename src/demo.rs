@@ -1,7 +1,9 @@
 //! `agentid demo`: the whole scenario, told step by step.
 
 use agentid_verifier::{did_key, Algorithm, Policy, PresentationRequest, TrustStore, Verifier};
-use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SigningKey, TASK_VCT};
+use agentid_wallet::{
+    unix_now, CredentialRequest, KdfParams, Passphrase, Wallet, WalletError, TASK_VCT,
+};
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
 
@@ -16,16 +18,29 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
     let now = unix_now();
     println!("agentid demo: a task credential for one agent, presented to another organization\n");
 
-    // 1. The people and agents.
-    let principal = SigningKey::generate(Algorithm::ES256);
-    let issuer = Issuer::from_did_key(SigningKey::generate(Algorithm::EdDSA))?;
-    let agent_task_key = SigningKey::generate(Algorithm::EdDSA);
-    let principal_did = principal.did()?;
-    let agent_did = agent_task_key.did()?;
-    println!("1. Identities (did:key)");
-    println!("   principal (Alice, P-256):           {principal_did}");
-    println!("   issuer (Acme orchestrator, Ed25519): {}", issuer.id());
-    println!("   agent, fresh key for this task:      {agent_did}\n");
+    // 1. The people and agents, each with an encrypted wallet.
+    let home = tempfile::tempdir()
+        .map_err(|error| CliError::failed(format!("temporary directory: {error}")))?;
+    // Throwaway wallets: the weakest accepted Argon2id parameters keep the demo quick.
+    let kdf = KdfParams::MINIMUM;
+    let passphrase = Passphrase::new("demo passphrase, not for real use");
+    let create = |name: &str, alg: Algorithm| {
+        Wallet::create(&home.path().join(name), &passphrase, &kdf, alg, now)
+    };
+    let principal = create("alice", Algorithm::ES256)?;
+    let mut issuer = create("acme-orchestrator", Algorithm::EdDSA)?;
+    let mut agent = create("refund-agent", Algorithm::EdDSA)?;
+    let principal_did = principal.did().to_owned();
+    let issuer_did = issuer.did().to_owned();
+    let task_did = agent.new_task_key("T-2026-0042", Algorithm::EdDSA, now)?;
+    println!(
+        "1. Identities (did:key), each in its own encrypted wallet under {}",
+        home.path().display()
+    );
+    println!("   principal (Alice, P-256):            {principal_did}");
+    println!("   issuer (Acme orchestrator, Ed25519): {issuer_did}");
+    println!("   agent (root identity):               {}", agent.did());
+    println!("   agent, fresh key for this task:      {task_did}\n");
 
     // 2. Issuance.
     let claims = json!({
@@ -37,10 +52,12 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         "on_behalf_of": principal_did,
     });
     let disclosable = ["task.purpose", "resources", "constraints", "on_behalf_of"];
+    let holder_key =
+        did_key::decode(&task_did).map_err(|error| CliError::failed(error.to_string()))?;
     let request = CredentialRequest {
         vct: TASK_VCT.into(),
-        subject: agent_did.clone(),
-        holder_key: agent_task_key.public_key().clone(),
+        subject: task_did.clone(),
+        holder_key,
         claims: claims.as_object().cloned().unwrap_or_default(),
         disclosable: parse_paths(&disclosable)?,
         lifetime_secs: 15 * 60,
@@ -55,17 +72,14 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         serde_json::to_string(&claims).unwrap_or_default()
     );
     println!("   selectively disclosable: {}", disclosable.join(", "));
-    println!(
-        "   bound to the agent's task key (cnf); id {}\n",
-        credential.credential_id
-    );
+    let stored_id = agent.receive(&credential.sd_jwt, None, now)?;
+    println!("   the agent's wallet verifies it, checks it is bound to its task key, and stores it as {stored_id}\n");
 
     // 3. Presentation.
     let verifier_request = PresentationRequest::new(VERIFIER_AUDIENCE, nonce());
     let disclosed = ["on_behalf_of", "constraints"];
-    let presentation = present(
-        &credential.sd_jwt,
-        &agent_task_key,
+    let presentation = agent.present(
+        &stored_id,
         &parse_paths(&disclosed)?,
         &verifier_request,
         now,
@@ -79,14 +93,14 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         disclosed.join(" and ")
     );
     println!(
-        "   and signs a key-binding JWT for this audience and nonce ({} bytes)\n",
+        "   and signs a key-binding JWT with the task key for this audience and nonce ({} bytes)\n",
         presentation.len()
     );
 
     // 4. Offline verification.
     let mut trust = TrustStore::new();
     trust
-        .add_did(issuer.id())
+        .add_did(&issuer_did)
         .map_err(|error| CliError::failed(error.to_string()))?;
     let verifier = Verifier::new(trust, Policy::default());
     println!("4. The bank verifies offline, trusting only the issuer's DID:");
@@ -136,13 +150,25 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         ),
     );
 
+    // 6. The task ends: its credential expires and the wallet destroys the task key.
+    let later = now + 20 * 60;
+    let purged = agent.purge(later)?;
+    println!(
+        "\n6. After expiry the agent's wallet purges {} credential(s) and destroys {} task key(s); task key still present: {}",
+        purged.credentials,
+        purged.keys,
+        agent.has_key(&task_did)?
+    );
+    let entries = agent.audit_verify().map_err(WalletError::from)?;
+    println!("   its audit log ({entries} hash-chained entries: init, key, receive, present, purge) verifies intact.");
+
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).map_err(|error| {
             CliError::failed(format!("cannot create {}: {error}", dir.display()))
         })?;
         write_file(&dir.join("credential.sd-jwt"), credential.sd_jwt.as_bytes())?;
         write_file(&dir.join("presentation.sd-jwt"), presentation.as_bytes())?;
-        let trust_file = json!({"issuers": [{"id": issuer.id()}]});
+        let trust_file = json!({"issuers": [{"id": issuer_did}]});
         write_file(&dir.join("trust.json"), trust_file.to_string().as_bytes())?;
         let request_file =
             json!({"audience": verifier_request.audience, "nonce": verifier_request.nonce});
@@ -163,6 +189,12 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+impl From<WalletError> for CliError {
+    fn from(error: WalletError) -> Self {
+        CliError::failed(error.to_string())
+    }
 }
 
 fn parse_paths(paths: &[&str]) -> Result<Vec<agentid_verifier::ClaimPath>, CliError> {

@@ -44,9 +44,3 @@ impl CliError {
         ExitCode::from(self.status)
     }
 }
-
-impl From<agentid_wallet::WalletError> for CliError {
-    fn from(error: agentid_wallet::WalletError) -> Self {
-        CliError::failed(error.to_string())
-    }
-}

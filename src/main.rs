@@ -14,6 +14,7 @@ mod error;
 mod io;
 mod timefmt;
 mod verify_cmd;
+mod wallet_cmd;
 
 use cli::{Cli, Command};
 
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Verify(args) => verify_cmd::run(args),
+        other => wallet_cmd::run(other, cli.wallet.as_ref()).unwrap_or(Ok(())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

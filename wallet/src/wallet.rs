@@ -43,6 +43,11 @@ impl Passphrase {
     fn bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
+
+    /// Its length in characters (for minimum-length rules).
+    pub fn char_count(&self) -> usize {
+        self.0.chars().count()
+    }
 }
 
 impl std::fmt::Debug for Passphrase {
@@ -222,7 +227,11 @@ impl Wallet {
         Ok(did)
     }
 
-    fn signing_key(&self, did: &str) -> Result<SigningKey, WalletError> {
+    /// The signing key with this DID, read from the store.
+    ///
+    /// # Errors
+    /// [`WalletError::NotFound`] if the wallet has no such key (or purged it).
+    pub fn signing_key(&self, did: &str) -> Result<SigningKey, WalletError> {
         let body = self
             .store
             .get(Kind::Key, did.as_bytes())?
@@ -317,7 +326,7 @@ impl Wallet {
             }
         }
         let record = CredentialRecord {
-            id: b64url_encode(&crate::store::random_id()),
+            id: b64url_encode(&crate::store::random_token()),
             sd_jwt: Zeroizing::new(credential.to_owned()),
             vct: verified.vct.clone(),
             issuer: verified.issuer.clone(),
@@ -421,7 +430,9 @@ impl Wallet {
         ] {
             claims.remove(name);
         }
-        let disclosable = map.paths.iter().map(|(path, _)| path.to_string()).collect();
+        let mut disclosable: Vec<String> =
+            map.paths.iter().map(|(path, _)| path.to_string()).collect();
+        disclosable.sort();
         Ok(CredentialDetails {
             summary: summary(&record),
             claims,

@@ -116,8 +116,8 @@ impl Kind {
     }
 }
 
-/// A random 128-bit identifier.
-pub(crate) fn random_id() -> [u8; 16] {
+/// 128 random bits from the operating system (ids, test markers).
+pub fn random_token() -> [u8; 16] {
     crypto::random_bytes()
 }
 

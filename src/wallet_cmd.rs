@@ -1,0 +1,336 @@
+//! The wallet commands: `init`, `did`, `key new`, `issue`, `receive`, `list`,
+//! `show`, `present`, `purge`, `passphrase change`, `export`, `import`, `audit`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use agentid_verifier::{Algorithm, ClaimPath, PresentationRequest, TrustStore};
+use agentid_wallet::{unix_now, CredentialRequest, KdfParams, Passphrase, Wallet, WalletError};
+use serde_json::Value;
+
+use crate::cli::{AlgArg, AuditCommand, Command, KdfArgs, KeyCommand, PassphraseCommand};
+use crate::error::CliError;
+use crate::io::read_bounded;
+use crate::timefmt::{relative, rfc3339};
+
+/// Largest claims file read, in bytes.
+const MAX_CLAIMS_BYTES: usize = 256 * 1024;
+/// Largest credential read by `receive`, in bytes.
+const MAX_CREDENTIAL_BYTES: usize = 64 * 1024;
+/// Shortest passphrase accepted for a new wallet.
+const MIN_PASSPHRASE_CHARS: usize = 8;
+
+impl From<AlgArg> for Algorithm {
+    fn from(alg: AlgArg) -> Self {
+        match alg {
+            AlgArg::Eddsa => Algorithm::EdDSA,
+            AlgArg::Es256 => Algorithm::ES256,
+            AlgArg::Es256k => Algorithm::ES256K,
+        }
+    }
+}
+
+impl KdfArgs {
+    fn params(self) -> KdfParams {
+        let defaults = KdfParams::default();
+        KdfParams {
+            memory_kib: self.kdf_memory_kib.unwrap_or(defaults.memory_kib),
+            iterations: self.kdf_iterations.unwrap_or(defaults.iterations),
+            parallelism: defaults.parallelism,
+        }
+    }
+}
+
+fn wallet_error(error: WalletError) -> CliError {
+    match error {
+        WalletError::Verify(error) => CliError::invalid(error.to_string()),
+        other => CliError::failed(other.to_string()),
+    }
+}
+
+/// Reads a passphrase from `variable`, or prompts on the terminal.
+fn read_passphrase(variable: &str, prompt: &str, confirm: bool) -> Result<Passphrase, CliError> {
+    if let Ok(passphrase) = std::env::var(variable) {
+        return Ok(Passphrase::new(passphrase));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::usage(format!(
+            "no passphrase: set {variable} or run in a terminal"
+        )));
+    }
+    let first = rpassword::prompt_password(prompt)
+        .map_err(|error| CliError::usage(format!("cannot read passphrase: {error}")))?;
+    if confirm {
+        let second = rpassword::prompt_password("Repeat it: ")
+            .map_err(|error| CliError::usage(format!("cannot read passphrase: {error}")))?;
+        if first != second {
+            return Err(CliError::usage("the passphrases differ"));
+        }
+    }
+    Ok(Passphrase::new(first))
+}
+
+fn new_passphrase(variable: &str, prompt: &str) -> Result<Passphrase, CliError> {
+    let passphrase = read_passphrase(variable, prompt, true)?;
+    if passphrase.char_count() < MIN_PASSPHRASE_CHARS {
+        return Err(CliError::usage(format!(
+            "the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters"
+        )));
+    }
+    Ok(passphrase)
+}
+
+fn wallet_dir(wallet: Option<&PathBuf>) -> Result<&Path, CliError> {
+    wallet
+        .map(PathBuf::as_path)
+        .ok_or_else(|| CliError::usage("this command needs --wallet DIR (or AGENTID_WALLET)"))
+}
+
+fn open(dir: &Path) -> Result<Wallet, CliError> {
+    let passphrase = read_passphrase("AGENTID_PASSPHRASE", "Wallet passphrase: ", false)?;
+    Wallet::open(dir, &passphrase).map_err(wallet_error)
+}
+
+fn paths(texts: &[String]) -> Result<Vec<ClaimPath>, CliError> {
+    texts
+        .iter()
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            text.parse()
+                .map_err(|error: agentid_verifier::InvalidClaimPath| {
+                    CliError::usage(error.to_string())
+                })
+        })
+        .collect()
+}
+
+/// Runs a wallet command. Returns `None` if `command` is not one.
+pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<(), CliError>> {
+    let result = match command {
+        Command::Demo(_) | Command::Verify(_) => return None,
+        Command::Init(args) => wallet_dir(wallet).and_then(|dir| {
+            let passphrase = new_passphrase("AGENTID_PASSPHRASE", "New wallet passphrase: ")?;
+            let wallet = Wallet::create(
+                dir,
+                &passphrase,
+                &args.kdf.params(),
+                args.alg.into(),
+                unix_now(),
+            )
+            .map_err(wallet_error)?;
+            println!("{}", wallet.did());
+            Ok(())
+        }),
+        Command::Did => wallet_dir(wallet)
+            .and_then(open)
+            .map(|wallet| println!("{}", wallet.did())),
+        Command::Key(KeyCommand::New { task, alg }) => {
+            wallet_dir(wallet).and_then(open).and_then(|mut wallet| {
+                let did = wallet
+                    .new_task_key(task, (*alg).into(), unix_now())
+                    .map_err(wallet_error)?;
+                println!("{did}");
+                Ok(())
+            })
+        }
+        Command::Issue(args) => wallet_dir(wallet).and_then(|dir| issue(dir, args)),
+        Command::Receive(args) => wallet_dir(wallet).and_then(|dir| {
+            let trust =
+                match &args.trust {
+                    None => None,
+                    Some(path) => {
+                        let bytes = read_bounded(&path.display().to_string(), 1024 * 1024)
+                            .map_err(CliError::into_usage)?;
+                        Some(TrustStore::from_json(&bytes).map_err(|error| {
+                            CliError::usage(format!("{}: {error}", path.display()))
+                        })?)
+                    }
+                };
+            let bytes = read_bounded(&args.input, MAX_CREDENTIAL_BYTES)?;
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|_| CliError::invalid("input is not UTF-8 text"))?;
+            let mut wallet = open(dir)?;
+            let id = wallet
+                .receive(text, trust.as_ref(), unix_now())
+                .map_err(wallet_error)?;
+            println!("{id}");
+            Ok(())
+        }),
+        Command::List(args) => wallet_dir(wallet).and_then(open).and_then(|wallet| {
+            let list = wallet.list().map_err(wallet_error)?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).unwrap_or_default()
+                );
+            } else if list.is_empty() {
+                println!("no credentials");
+            } else {
+                let now = unix_now();
+                for summary in list {
+                    let expiry = summary
+                        .expires_at
+                        .map_or_else(|| "never".to_owned(), |exp| relative(exp, now));
+                    println!(
+                        "{}  {}  from {}  expires {}",
+                        summary.id,
+                        summary.vct.as_deref().unwrap_or("(no vct)"),
+                        summary.issuer,
+                        expiry
+                    );
+                }
+            }
+            Ok(())
+        }),
+        Command::Show(args) => wallet_dir(wallet).and_then(open).and_then(|wallet| {
+            let details = wallet.show(&args.id).map_err(wallet_error)?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&details).unwrap_or_default()
+                );
+            } else {
+                let summary = &details.summary;
+                println!("id:          {}", summary.id);
+                println!(
+                    "type:        {}",
+                    summary.vct.as_deref().unwrap_or("(none)")
+                );
+                println!("issuer:      {}", summary.issuer);
+                println!("bound to:    {}", summary.holder);
+                if let Some(exp) = summary.expires_at {
+                    println!(
+                        "expires:     {} ({})",
+                        rfc3339(exp),
+                        relative(exp, unix_now())
+                    );
+                }
+                println!("disclosable: {}", details.disclosable.join(", "));
+                let claims = serde_json::to_string_pretty(&details.claims).unwrap_or_default();
+                println!("claims:      {}", claims.replace('\n', "\n             "));
+            }
+            Ok(())
+        }),
+        Command::Present(args) => wallet_dir(wallet).and_then(|dir| {
+            let disclose = paths(&args.disclose)?;
+            let request = PresentationRequest::new(args.audience.clone(), args.nonce.clone());
+            let mut wallet = open(dir)?;
+            let presentation = wallet
+                .present(&args.credential, &disclose, &request, unix_now())
+                .map_err(wallet_error)?;
+            println!("{presentation}");
+            Ok(())
+        }),
+        Command::Purge => wallet_dir(wallet).and_then(open).and_then(|mut wallet| {
+            let report = wallet.purge(unix_now()).map_err(wallet_error)?;
+            println!(
+                "purged {} expired credential(s) and destroyed {} task key(s)",
+                report.credentials, report.keys
+            );
+            Ok(())
+        }),
+        Command::Passphrase(PassphraseCommand::Change { kdf }) => {
+            wallet_dir(wallet).and_then(open).and_then(|mut wallet| {
+                let new = new_passphrase("AGENTID_NEW_PASSPHRASE", "New passphrase: ")?;
+                wallet
+                    .change_passphrase(&new, &kdf.params(), unix_now())
+                    .map_err(wallet_error)?;
+                println!("passphrase changed");
+                Ok(())
+            })
+        }
+        Command::Export(args) => wallet_dir(wallet).and_then(|dir| {
+            let passphrase = read_passphrase("AGENTID_PASSPHRASE", "Wallet passphrase: ", false)?;
+            let mut wallet = Wallet::open(dir, &passphrase).map_err(wallet_error)?;
+            let count = wallet
+                .export(&args.file, &passphrase, &args.kdf.params(), unix_now())
+                .map_err(wallet_error)?;
+            println!(
+                "wrote {count} records to {} (encrypted under the wallet passphrase)",
+                args.file.display()
+            );
+            Ok(())
+        }),
+        Command::Import(args) => wallet_dir(wallet).and_then(|dir| {
+            let passphrase = read_passphrase("AGENTID_PASSPHRASE", "Backup passphrase: ", false)?;
+            let wallet = Wallet::import(
+                dir,
+                &args.file,
+                &passphrase,
+                &passphrase,
+                &args.kdf.params(),
+                unix_now(),
+            )
+            .map_err(wallet_error)?;
+            println!("restored {} into {}", wallet.did(), dir.display());
+            Ok(())
+        }),
+        Command::Audit(AuditCommand::Verify) => {
+            wallet_dir(wallet).and_then(open).and_then(|wallet| {
+                let count = wallet
+                    .audit_verify()
+                    .map_err(|error| CliError::invalid(error.to_string()))?;
+                println!("audit log intact: {count} entries");
+                Ok(())
+            })
+        }
+        Command::Audit(AuditCommand::Export { jsonl }) => {
+            wallet_dir(wallet).and_then(open).and_then(|wallet| {
+                let entries = wallet
+                    .audit_entries()
+                    .map_err(|error| CliError::invalid(error.to_string()))?;
+                if *jsonl {
+                    for entry in entries {
+                        println!("{}", serde_json::to_string(&entry).unwrap_or_default());
+                    }
+                } else {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&entries).unwrap_or_default()
+                    );
+                }
+                Ok(())
+            })
+        }
+    };
+    Some(result)
+}
+
+fn issue(dir: &Path, args: &crate::cli::IssueArgs) -> Result<(), CliError> {
+    let holder_key = agentid_verifier::did_key::decode(&args.subject)
+        .map_err(|error| CliError::usage(format!("--subject must be a did:key: {error}")))?;
+    let bytes = read_bounded(&args.claims, MAX_CLAIMS_BYTES).map_err(CliError::into_usage)?;
+    let claims = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(claims)) => claims,
+        Ok(_) => {
+            return Err(CliError::usage(format!(
+                "{}: claims must be a JSON object",
+                args.claims
+            )))
+        }
+        Err(error) => {
+            return Err(CliError::usage(format!(
+                "{}: not JSON: {error}",
+                args.claims
+            )))
+        }
+    };
+    let lifetime = humantime::parse_duration(&args.ttl)
+        .map_err(|error| CliError::usage(format!("--ttl {}: {error}", args.ttl)))?;
+    if lifetime < Duration::from_secs(1) {
+        return Err(CliError::usage("--ttl must be at least 1s"));
+    }
+    let request = CredentialRequest {
+        vct: args.vct.clone(),
+        subject: args.subject.clone(),
+        holder_key,
+        claims,
+        disclosable: paths(&args.sd)?,
+        lifetime_secs: lifetime.as_secs(),
+    };
+    let mut wallet = open(dir)?;
+    let issued = wallet.issue(&request, unix_now()).map_err(wallet_error)?;
+    println!("{}", issued.sd_jwt);
+    Ok(())
+}

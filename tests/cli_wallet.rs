@@ -1,0 +1,285 @@
+//! The wallet commands end to end, as an operator would run them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+const PASSPHRASE: &str = "operator passphrase 1";
+const FAST_KDF: [&str; 4] = ["--kdf-memory-kib", "8192", "--kdf-iterations", "1"];
+
+fn agentid(wallet: &Path, args: &[&str]) -> Output {
+    agentid_with(wallet, args, PASSPHRASE)
+}
+
+fn agentid_with(wallet: &Path, args: &[&str], passphrase: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_agentid"))
+        .arg("--wallet")
+        .arg(wallet)
+        .args(args)
+        .env("AGENTID_PASSPHRASE", passphrase)
+        .env_remove("AGENTID_WALLET")
+        .output()
+        .expect("run agentid")
+}
+
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim_end()
+        .to_owned()
+}
+
+fn failure(output: &Output) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr)
+        .trim_end()
+        .to_owned();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    stderr
+}
+
+fn init(dir: &Path) -> String {
+    let mut args = vec!["init"];
+    args.extend(FAST_KDF);
+    ok(agentid(dir, &args))
+}
+
+#[test]
+fn issue_receive_list_show_present_verify_purge_audit() {
+    let home = tempfile::tempdir().unwrap();
+    let issuer = home.path().join("issuer");
+    let agent = home.path().join("agent");
+    let issuer_did = init(&issuer);
+    let agent_did = init(&agent);
+    assert!(issuer_did.starts_with("did:key:z6Mk"));
+    assert_eq!(ok(agentid(&agent, &["did"])), agent_did);
+    let task_did = ok(agentid(
+        &agent,
+        &["key", "new", "--task", "T-7", "--alg", "es256"],
+    ));
+    assert!(task_did.starts_with("did:key:zDn"), "{task_did}");
+
+    let claims = home.path().join("claims.json");
+    std::fs::write(
+        &claims,
+        json!({
+            "task": {"id": "T-7", "purpose": "refund order 77"},
+            "scope": ["refunds:write"],
+            "constraints": {"max_amount": 20},
+            "on_behalf_of": agent_did
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let credential = ok(agentid(
+        &issuer,
+        &[
+            "issue",
+            "--subject",
+            &task_did,
+            "--vct",
+            "urn:agentid:vct:task:1",
+            "--claims",
+            claims.to_str().unwrap(),
+            "--sd",
+            "task.purpose,constraints",
+            "--ttl",
+            "10m",
+        ],
+    ));
+    let credential_file = home.path().join("credential.sd-jwt");
+    std::fs::write(&credential_file, &credential).unwrap();
+    let id = ok(agentid(
+        &agent,
+        &["receive", credential_file.to_str().unwrap()],
+    ));
+    assert_eq!(id.len(), 22);
+
+    let list: Value = serde_json::from_str(&ok(agentid(&agent, &["list", "--json"]))).unwrap();
+    assert_eq!(list[0]["id"], id.as_str());
+    assert_eq!(list[0]["issuer"], issuer_did.as_str());
+    assert_eq!(list[0]["holder"], task_did.as_str());
+    assert!(
+        !list.to_string().contains("refund order 77"),
+        "list shows no claim values"
+    );
+
+    let shown: Value =
+        serde_json::from_str(&ok(agentid(&agent, &["show", &id, "--json"]))).unwrap();
+    assert_eq!(shown["claims"]["task"]["purpose"], "refund order 77");
+    assert_eq!(shown["disclosable"], json!(["constraints", "task.purpose"]));
+
+    let presentation = ok(agentid(
+        &agent,
+        &[
+            "present",
+            "--credential",
+            &id,
+            "--audience",
+            "https://bank.example",
+            "--nonce",
+            "n-77",
+            "--disclose",
+            "constraints",
+        ],
+    ));
+    let presentation_file = home.path().join("presentation.sd-jwt");
+    std::fs::write(&presentation_file, &presentation).unwrap();
+    let trust = home.path().join("trust.json");
+    std::fs::write(&trust, json!({"issuers": [{"id": issuer_did}]}).to_string()).unwrap();
+    let verdict: Value = serde_json::from_str(&ok(agentid(
+        &agent,
+        &[
+            "verify",
+            presentation_file.to_str().unwrap(),
+            "--audience",
+            "https://bank.example",
+            "--nonce",
+            "n-77",
+            "--trust",
+            trust.to_str().unwrap(),
+            "--json",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(
+        verdict["verified"]["claims"]["constraints"]["max_amount"],
+        20
+    );
+    assert!(verdict["verified"]["claims"]["task"]
+        .get("purpose")
+        .is_none());
+
+    // Nothing has expired yet.
+    assert_eq!(
+        ok(agentid(&agent, &["purge"])),
+        "purged 0 expired credential(s) and destroyed 0 task key(s)"
+    );
+
+    assert_eq!(
+        ok(agentid(&agent, &["audit", "verify"])),
+        "audit log intact: 5 entries"
+    );
+    let lines = ok(agentid(&agent, &["audit", "export", "--jsonl"]));
+    let actions: Vec<String> = lines
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(actions, ["init", "key-new", "receive", "present", "purge"]);
+    assert!(lines.contains("\"nonce\":\"n-77\""));
+    assert!(!lines.contains("refund order 77"));
+}
+
+#[test]
+fn clear_errors_for_wrong_passphrase_in_use_missing_wallet_and_bad_input() {
+    let home = tempfile::tempdir().unwrap();
+    let wallet = home.path().join("w");
+    init(&wallet);
+
+    let wrong = agentid_with(&wallet, &["did"], "not the passphrase");
+    assert_eq!(failure(&wrong), "error: wrong passphrase");
+
+    let held = agentid_wallet::Wallet::open(&wallet, &agentid_wallet::Passphrase::new(PASSPHRASE))
+        .unwrap();
+    let in_use = agentid(&wallet, &["did"]);
+    assert!(failure(&in_use).starts_with("error: wallet in use by another process"));
+    drop(held);
+    assert!(agentid(&wallet, &["did"]).status.success());
+
+    let missing = agentid(&home.path().join("nowhere"), &["did"]);
+    assert!(failure(&missing).contains("no wallet at"));
+
+    let again = agentid(&wallet, &["init"]);
+    assert!(failure(&again).contains("already exists"));
+
+    let short = agentid_with(&home.path().join("short"), &["init"], "short");
+    assert_eq!(short.status.code(), Some(2));
+
+    let garbage = home.path().join("garbage");
+    std::fs::write(&garbage, "not a credential").unwrap();
+    assert!(
+        failure(&agentid(&wallet, &["receive", garbage.to_str().unwrap()]))
+            .starts_with("invalid: ")
+    );
+    assert!(failure(&agentid(&wallet, &["show", "nope"])).contains("not found"));
+
+    let no_wallet = Command::new(env!("CARGO_BIN_EXE_agentid"))
+        .arg("did")
+        .env_remove("AGENTID_WALLET")
+        .output()
+        .unwrap();
+    assert_eq!(no_wallet.status.code(), Some(2));
+}
+
+#[test]
+fn passphrase_change_and_export_import() {
+    let home = tempfile::tempdir().unwrap();
+    let wallet = home.path().join("w");
+    let did = init(&wallet);
+    let task = ok(agentid(&wallet, &["key", "new", "--task", "T-1"]));
+
+    let mut change = Command::new(env!("CARGO_BIN_EXE_agentid"));
+    change
+        .arg("--wallet")
+        .arg(&wallet)
+        .args(["passphrase", "change"])
+        .args(FAST_KDF)
+        .env("AGENTID_PASSPHRASE", PASSPHRASE)
+        .env("AGENTID_NEW_PASSPHRASE", "the new passphrase");
+    ok(change.output().unwrap());
+    assert_eq!(
+        failure(&agentid(&wallet, &["did"])),
+        "error: wrong passphrase"
+    );
+    assert_eq!(
+        ok(agentid_with(&wallet, &["did"], "the new passphrase")),
+        did
+    );
+
+    let backup = home.path().join("backup.agentid");
+    let mut export = vec!["export", backup.to_str().unwrap()];
+    export.extend(FAST_KDF);
+    ok(agentid_with(&wallet, &export, "the new passphrase"));
+    let restored = home.path().join("restored");
+    let mut import = vec!["import", backup.to_str().unwrap()];
+    import.extend(FAST_KDF);
+    ok(agentid_with(&restored, &import, "the new passphrase"));
+    assert_eq!(
+        ok(agentid_with(&restored, &["did"], "the new passphrase")),
+        did
+    );
+    let audit = ok(agentid_with(
+        &restored,
+        &["audit", "export", "--jsonl"],
+        "the new passphrase",
+    ));
+    assert!(
+        audit.contains(&task),
+        "the restored audit log holds the key-new entry"
+    );
+    assert!(ok(agentid_with(
+        &restored,
+        &["audit", "verify"],
+        "the new passphrase"
+    ))
+    .starts_with("audit log intact"));
+}
