@@ -113,28 +113,40 @@ pub(crate) fn append(
     at: u64,
     action: AuditAction,
     details: Value,
-) -> Result<AuditEntry, StoreError> {
-    let head = read_head(store)?;
-    let hash = entry_hash(head.next_seq, at, action, &details, &head.hash);
-    let entry = AuditEntry {
-        seq: head.next_seq,
-        at,
-        action,
-        details,
-        prev: head.hash,
-        hash: hash.clone(),
-    };
-    let body =
-        serde_json::to_vec(&entry).map_err(|error| StoreError::Corrupt(error.to_string()))?;
-    store.put(batch, Kind::Audit, &entry.seq.to_be_bytes(), &body);
-    let new_head = Head {
-        next_seq: entry.seq + 1,
-        hash,
-    };
+) -> Result<(), StoreError> {
+    append_many(store, batch, at, [(action, details)])
+}
+
+/// Adds several chained entries (and the final head) to `batch`.
+pub(crate) fn append_many(
+    store: &Store,
+    batch: &mut Batch,
+    at: u64,
+    events: impl IntoIterator<Item = (AuditAction, Value)>,
+) -> Result<(), StoreError> {
+    let mut head = read_head(store)?;
+    for (action, details) in events {
+        let hash = entry_hash(head.next_seq, at, action, &details, &head.hash);
+        let entry = AuditEntry {
+            seq: head.next_seq,
+            at,
+            action,
+            details,
+            prev: head.hash,
+            hash: hash.clone(),
+        };
+        let body =
+            serde_json::to_vec(&entry).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        store.put(batch, Kind::Audit, &entry.seq.to_be_bytes(), &body);
+        head = Head {
+            next_seq: entry.seq + 1,
+            hash,
+        };
+    }
     let head_body =
-        serde_json::to_vec(&new_head).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        serde_json::to_vec(&head).map_err(|error| StoreError::Corrupt(error.to_string()))?;
     store.put(batch, Kind::Meta, HEAD_ID, &head_body);
-    Ok(entry)
+    Ok(())
 }
 
 /// Reads every entry in order, checking nothing.

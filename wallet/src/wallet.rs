@@ -302,6 +302,54 @@ impl Wallet {
         trust: Option<&TrustStore>,
         now: u64,
     ) -> Result<String, WalletError> {
+        let mut ids = self.receive_all(&[credential], trust, now)?;
+        ids.pop()
+            .ok_or_else(|| WalletError::request("nothing received"))
+    }
+
+    /// Verifies and stores several credentials in one atomic write (bulk import):
+    /// either all are stored or none. Each gets its own audit entry.
+    ///
+    /// # Errors
+    /// As [`receive`](Self::receive), for the first credential that fails.
+    pub fn receive_all<S: AsRef<str>>(
+        &mut self,
+        credentials: &[S],
+        trust: Option<&TrustStore>,
+        now: u64,
+    ) -> Result<Vec<String>, WalletError> {
+        let mut batch = Batch::default();
+        let mut events = Vec::with_capacity(credentials.len());
+        let mut ids = Vec::with_capacity(credentials.len());
+        let mut seen_jtis = BTreeSet::new();
+        for credential in credentials {
+            let record = self.check_received(credential.as_ref(), trust, now)?;
+            if let Some(jti) = &record.jti {
+                if !seen_jtis.insert(jti.clone()) {
+                    return Err(WalletError::request(format!(
+                        "credential {jti} given twice"
+                    )));
+                }
+            }
+            self.put_credential(&mut batch, &record)?;
+            events.push((
+                AuditAction::Receive,
+                json!({"credential": record.id, "vct": record.vct, "issuer": record.issuer, "holder": record.holder}),
+            ));
+            ids.push(record.id);
+        }
+        audit::append_many(&self.store, &mut batch, now, events)?;
+        self.store.commit(batch)?;
+        Ok(ids)
+    }
+
+    /// Everything `receive` checks, ending in the record to store.
+    fn check_received(
+        &self,
+        credential: &str,
+        trust: Option<&TrustStore>,
+        now: u64,
+    ) -> Result<CredentialRecord, WalletError> {
         let credential = credential.trim();
         let trust = match trust {
             Some(trust) => trust.clone(),
@@ -325,24 +373,18 @@ impl Wallet {
                 return Err(WalletError::AlreadyHeld(existing.id));
             }
         }
-        let record = CredentialRecord {
+        Ok(CredentialRecord {
             id: b64url_encode(&crate::store::random_token()),
             sd_jwt: Zeroizing::new(credential.to_owned()),
-            vct: verified.vct.clone(),
-            issuer: verified.issuer.clone(),
-            subject: verified.subject.clone(),
+            vct: verified.vct,
+            issuer: verified.issuer,
+            subject: verified.subject,
             holder,
-            jti: verified.credential_id.clone(),
+            jti: verified.credential_id,
             issued_at: verified.issued_at,
             expires_at: verified.expires_at,
             received_at: now,
-        };
-        let mut batch = Batch::default();
-        self.put_credential(&mut batch, &record)?;
-        let details = json!({"credential": record.id, "vct": record.vct, "issuer": record.issuer, "holder": record.holder});
-        audit::append(&self.store, &mut batch, now, AuditAction::Receive, details)?;
-        self.store.commit(batch)?;
-        Ok(record.id)
+        })
     }
 
     fn put_credential(

@@ -129,7 +129,7 @@ fn nothing_readable_on_disk() {
         secrets.push((format!("DID {did}"), did.clone().into_bytes()));
         secrets.push((
             "DID key part".into(),
-            did["did:key:".len()..].as_bytes().to_vec(),
+            did.as_bytes()["did:key:".len()..].to_vec(),
         ));
         let key = wallet.signing_key(&did).unwrap();
         let raw = key.expose_secret_bytes();
@@ -381,7 +381,7 @@ fn purge_removes_expired_credentials_and_destroys_their_task_keys() {
         .issue(&request_for(&long_task, "long", 7200), NOW)
         .unwrap();
     let on_root = issuer
-        .issue(&request_for(&wallet.did().to_owned(), "root", 600), NOW)
+        .issue(&request_for(wallet.did(), "root", 600), NOW)
         .unwrap();
     let short_id = wallet.receive(&short.sd_jwt, None, NOW).unwrap();
     let long_id = wallet.receive(&long.sd_jwt, None, NOW).unwrap();
@@ -409,7 +409,7 @@ fn purge_removes_expired_credentials_and_destroys_their_task_keys() {
         "a key with a live credential stays"
     );
     assert!(
-        wallet.has_key(&wallet.did().to_owned()).unwrap(),
+        wallet.has_key(wallet.did()).unwrap(),
         "the root key is never destroyed"
     );
     assert!(matches!(
