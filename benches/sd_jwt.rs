@@ -102,6 +102,7 @@ impl Fixture {
             claims: claims.as_object().cloned().unwrap(),
             disclosable: DISCLOSABLE.iter().map(|p| p.parse().unwrap()).collect(),
             lifetime_secs: 60 * 60,
+            committed: Vec::new(),
         };
         let disclosed: Vec<ClaimPath> = DISCLOSED.iter().map(|p| p.parse().unwrap()).collect();
         let request = PresentationRequest::new(AUDIENCE, NONCE);

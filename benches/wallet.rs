@@ -82,6 +82,7 @@ fn credential(issuer: &Issuer, holder: &str, n: usize, rare: bool) -> String {
                 claims: claims.as_object().cloned().unwrap(),
                 disclosable,
                 lifetime_secs: 1440 * 60,
+                committed: Vec::new(),
             },
             NOW,
         )

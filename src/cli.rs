@@ -115,6 +115,10 @@ pub(crate) struct IssueArgs {
     /// Lifetime, e.g. 15m, 1h.
     #[arg(long, default_value = "15m")]
     pub(crate) ttl: String,
+    /// Comma-separated integer or date claims to commit to, so the holder can prove
+    /// predicates about them (the output then carries the secret openings).
+    #[arg(long, value_name = "PATHS", value_delimiter = ',')]
+    pub(crate) commit: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +162,10 @@ pub(crate) struct PresentArgs {
     /// Comma-separated claim paths to disclose.
     #[arg(long, value_name = "PATHS", value_delimiter = ',')]
     pub(crate) disclose: Vec<String>,
+    /// Prove a predicate on a committed claim without disclosing it (repeatable):
+    /// 'birthdate<=2008-11-22', 'level>=3', '3<=level<=5', or 'age>=18'.
+    #[arg(long, value_name = "PREDICATE")]
+    pub(crate) prove: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -61,6 +61,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         claims: claims.as_object().cloned().unwrap_or_default(),
         disclosable: parse_paths(&disclosable)?,
         lifetime_secs: 15 * 60,
+        committed: Vec::new(),
     };
     let credential = issuer.issue(&request, now)?;
     println!(

@@ -97,6 +97,9 @@ pub(crate) fn print_verified(verified: &Verified, now: u64) {
         ),
         None => println!("  binding:   NOT checked (issued credential; give --audience and --nonce to check a presentation)"),
     }
+    for predicate in &verified.predicates {
+        println!("  proven:    {predicate}  (zero-knowledge: the value itself was not disclosed)");
+    }
     if let Some(expires_at) = verified.expires_at {
         println!(
             "  expires:   {} ({})",

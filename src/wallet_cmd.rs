@@ -5,8 +5,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use agentid_verifier::predicate::Predicate;
 use agentid_verifier::{Algorithm, ClaimPath, PresentationRequest, TrustStore};
-use agentid_wallet::{unix_now, CredentialRequest, KdfParams, Passphrase, Wallet, WalletError};
+use agentid_wallet::{
+    issuance_text, unix_now, CredentialRequest, KdfParams, Passphrase, Wallet, WalletError,
+};
 use serde_json::Value;
 
 use crate::cli::{AlgArg, AuditCommand, Command, KdfArgs, KeyCommand, PassphraseCommand};
@@ -214,10 +217,21 @@ pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<
         }),
         Command::Present(args) => wallet_dir(wallet).and_then(|dir| {
             let disclose = paths(&args.disclose)?;
+            let now = unix_now();
+            // Days since 1970-01-01, for the age>=N shorthand.
+            let today = i64::try_from(now / 86_400).unwrap_or_default();
+            let predicates = args
+                .prove
+                .iter()
+                .map(|text| {
+                    Predicate::parse(text, today)
+                        .map_err(|error| CliError::usage(error.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let request = PresentationRequest::new(args.audience.clone(), args.nonce.clone());
             let mut wallet = open(dir)?;
             let presentation = wallet
-                .present(&args.credential, &disclose, &request, unix_now())
+                .present_with_predicates(&args.credential, &disclose, &predicates, &request, now)
                 .map_err(wallet_error)?;
             println!("{presentation}");
             Ok(())
@@ -328,9 +342,10 @@ fn issue(dir: &Path, args: &crate::cli::IssueArgs) -> Result<(), CliError> {
         claims,
         disclosable: paths(&args.sd)?,
         lifetime_secs: lifetime.as_secs(),
+        committed: paths(&args.commit)?,
     };
     let mut wallet = open(dir)?;
     let issued = wallet.issue(&request, unix_now()).map_err(wallet_error)?;
-    println!("{}", issued.sd_jwt);
+    println!("{}", issuance_text(&issued.sd_jwt, &issued.openings));
     Ok(())
 }

@@ -133,6 +133,7 @@ fn issue(issuer_alg: Algorithm, holder: &SigningKey, now: u64) -> (String, Strin
                     "on_behalf_of".parse().unwrap(),
                 ],
                 lifetime_secs: 15 * 60,
+                committed: Vec::new(),
             },
             now,
         )

@@ -88,6 +88,7 @@ fn issue(alg: Algorithm, holder: &SigningKey, now: u64) -> (Issuer, String) {
                     "on_behalf_of".parse().unwrap(),
                 ],
                 lifetime_secs: 15 * 60,
+                committed: Vec::new(),
             },
             now,
         )

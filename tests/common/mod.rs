@@ -59,6 +59,7 @@ pub fn fixture(alg: Algorithm) -> Fixture {
                 .map(|path| path.parse().expect("path"))
                 .collect(),
                 lifetime_secs: 900,
+                committed: Vec::new(),
             },
             NOW,
         )

@@ -44,8 +44,10 @@ pub enum RejectionKind {
     /// The credential is not valid yet.
     NotYetValid,
     /// The input is well formed but a policy of the verifier refuses it (`typ`,
-    /// `alg`, disclosure rules).
+    /// `alg`, disclosure rules, predicates on claims without a commitment).
     Policy,
+    /// A zero-knowledge proof does not verify.
+    InvalidProof,
 }
 
 impl RejectionKind {
@@ -59,6 +61,7 @@ impl RejectionKind {
             RejectionKind::Expired => "expired",
             RejectionKind::NotYetValid => "not_yet_valid",
             RejectionKind::Policy => "policy",
+            RejectionKind::InvalidProof => "invalid_proof",
         }
     }
 }
@@ -127,6 +130,13 @@ pub enum VerifyError {
     /// The KB-JWT's `sd_hash` does not cover the presented credential and disclosures.
     #[error("key binding sd_hash mismatch")]
     SdHashMismatch,
+    /// A predicate cannot be checked: unknown claim, no issuer-signed commitment,
+    /// a malformed commitment, or too many predicates.
+    #[error("invalid predicate: {0}")]
+    InvalidPredicate(String),
+    /// The aggregated range proof does not verify for these statements.
+    #[error("predicate proof does not verify")]
+    InvalidPredicateProof,
     /// The KB-JWT's `iat` is too old or in the future.
     #[error("key binding issued at {iat} is outside the accepted window")]
     StaleKeyBinding {
@@ -142,7 +152,9 @@ impl VerifyError {
             VerifyError::Malformed(_) | VerifyError::LimitExceeded(_) => RejectionKind::Malformed,
             VerifyError::AlgorithmNotAllowed(_)
             | VerifyError::UnexpectedType { .. }
-            | VerifyError::InvalidDisclosure(_) => RejectionKind::Policy,
+            | VerifyError::InvalidDisclosure(_)
+            | VerifyError::InvalidPredicate(_) => RejectionKind::Policy,
+            VerifyError::InvalidPredicateProof => RejectionKind::InvalidProof,
             VerifyError::UntrustedIssuer(_) | VerifyError::KeyIdMismatch(_) => {
                 RejectionKind::UntrustedIssuer
             }

@@ -38,8 +38,10 @@ mod jws;
 mod key;
 mod limits;
 mod path;
+pub mod predicate;
 mod reveal;
 mod sd_jwt;
+mod transcript;
 mod trust;
 mod verify;
 

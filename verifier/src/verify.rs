@@ -8,6 +8,7 @@ use crate::error::{SignatureRole, VerifyError};
 use crate::jws::{numeric_date, string_claim, CompactJws};
 use crate::key::PublicKey;
 use crate::limits::Limits;
+use crate::predicate::{PendingProof, ProvenPredicate, COMMITMENTS_CLAIM};
 use crate::reveal::reveal;
 use crate::sd_jwt::{sha256_b64, SdJwtParts};
 use crate::trust::TrustStore;
@@ -19,8 +20,17 @@ pub const KB_JWT_TYP: &str = "kb+jwt";
 
 /// Claims that the verifier reads itself and reports in their own fields of
 /// [`Verified`], not among [`Verified::claims`].
-const REGISTERED_CLAIMS: [&str; 9] = [
-    "iss", "sub", "iat", "nbf", "exp", "jti", "vct", "cnf", "status",
+const REGISTERED_CLAIMS: [&str; 10] = [
+    "iss",
+    "sub",
+    "iat",
+    "nbf",
+    "exp",
+    "jti",
+    "vct",
+    "cnf",
+    "status",
+    COMMITMENTS_CLAIM,
 ];
 
 /// What the verifier accepts besides trusted keys. Build with [`Policy::default`] and
@@ -160,6 +170,8 @@ pub struct Verified {
     /// The key binding, when a presentation was verified; `None` for an issued
     /// credential checked without one (holder binding not checked).
     pub key_binding: Option<KeyBinding>,
+    /// Statements proven in zero knowledge about committed claims (never values).
+    pub predicates: Vec<ProvenPredicate>,
 }
 
 /// A signature the pipeline has yet to check, kept separate so that a batch can
@@ -186,12 +198,17 @@ impl PendingSignature {
 pub(crate) struct Checked {
     pub(crate) verified: Verified,
     pub(crate) signatures: Vec<PendingSignature>,
+    /// Predicate statements and their proof, checked after the signatures.
+    pub(crate) proof: Option<PendingProof>,
 }
 
 impl Checked {
-    pub(crate) fn finish(self) -> Result<Verified, VerifyError> {
+    pub(crate) fn finish(mut self) -> Result<Verified, VerifyError> {
         for signature in &self.signatures {
             signature.check()?;
+        }
+        if let Some(proof) = &self.proof {
+            self.verified.predicates = proof.verify()?;
         }
         Ok(self.verified)
     }
@@ -289,6 +306,7 @@ impl Verifier {
             Some(cnf) => Some(holder_key_from_cnf(cnf)?),
         };
         let status = claims.get("status").cloned();
+        let commitments = claims.get(COMMITMENTS_CLAIM).cloned();
         for name in REGISTERED_CLAIMS {
             claims.remove(name);
         }
@@ -301,6 +319,7 @@ impl Verifier {
             signature: issuer_jwt.signature,
         }];
 
+        let mut proof = None;
         let key_binding = match (request, parts.kb_jwt) {
             (None, None) => None,
             (None, Some(_)) => return Err(VerifyError::UnexpectedKeyBinding),
@@ -309,9 +328,16 @@ impl Verifier {
                 let holder_key = holder_key.clone().ok_or_else(|| {
                     VerifyError::MissingHolderKey("the credential has no cnf".into())
                 })?;
-                let (binding, signature) =
-                    self.check_key_binding(kb_jwt, parts.without_kb, holder_key, request, now)?;
+                let (binding, signature, pending_proof) = self.check_key_binding(
+                    kb_jwt,
+                    parts.without_kb,
+                    holder_key,
+                    request,
+                    commitments.as_ref(),
+                    now,
+                )?;
                 signatures.push(signature);
+                proof = pending_proof;
                 Some(binding)
             }
         };
@@ -329,10 +355,12 @@ impl Verifier {
             expires_at,
             status,
             key_binding,
+            predicates: Vec::new(),
         };
         Ok(Checked {
             verified,
             signatures,
+            proof,
         })
     }
 
@@ -367,8 +395,9 @@ impl Verifier {
         without_kb: &str,
         holder_key: PublicKey,
         request: &PresentationRequest,
+        commitments: Option<&Value>,
         now: u64,
-    ) -> Result<(KeyBinding, PendingSignature), VerifyError> {
+    ) -> Result<(KeyBinding, PendingSignature, Option<PendingProof>), VerifyError> {
         let kb = CompactJws::parse(kb_jwt, self.policy.limits.max_json_depth, "KB-JWT")?;
         if kb.typ.as_deref() != Some(KB_JWT_TYP) {
             return Err(VerifyError::UnexpectedType {
@@ -413,7 +442,9 @@ impl Verifier {
             message: kb.signing_input.as_bytes().to_vec(),
             signature: kb.signature,
         };
-        Ok((binding, signature))
+        let proof =
+            PendingProof::from_kb_payload(&kb.payload, commitments, sd_hash, audience, nonce)?;
+        Ok((binding, signature, proof))
     }
 }
 

@@ -59,6 +59,9 @@ pub enum WalletError {
     /// The credential has expired.
     #[error("credential {0} has expired")]
     Expired(String),
+    /// The holder was asked to prove a statement that is false for its value.
+    #[error("cannot prove {0}: the statement is false for the committed value")]
+    FalseStatement(String),
     /// The presenting key is not the one the credential is bound to.
     #[error("this key is not the credential's holder key (cnf)")]
     NotHolderKey,

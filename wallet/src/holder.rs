@@ -3,12 +3,14 @@
 
 use std::collections::BTreeSet;
 
+use agentid_verifier::predicate::{read_commitments, Predicate, Statements, COMMITMENTS_CLAIM};
 use agentid_verifier::{
-    sha256_b64, ClaimPath, Limits, PathSegment, PresentationRequest, PublicKey, UnverifiedSdJwt,
-    KB_JWT_TYP,
+    b64url_encode, sha256_b64, ClaimPath, Limits, PathSegment, PresentationRequest, PublicKey,
+    UnverifiedSdJwt, KB_JWT_TYP,
 };
 use serde_json::{Map, Value};
 
+use crate::commit::{prove, Opening};
 use crate::error::WalletError;
 use crate::jws::{header, sign_compact};
 use crate::keys::SigningKey;
@@ -25,6 +27,26 @@ pub fn present(
     credential: &str,
     holder_key: &SigningKey,
     disclose: &[ClaimPath],
+    request: &PresentationRequest,
+    now: u64,
+) -> Result<String, WalletError> {
+    present_with_predicates(credential, holder_key, disclose, &[], &[], request, now)
+}
+
+/// Like [`present`], and also proves `predicates` about committed claims in zero
+/// knowledge, with the holder's `openings`. The proof (one aggregated range proof)
+/// travels in the KB-JWT, bound to this presentation, audience and nonce; the
+/// openings never leave the wallet.
+///
+/// # Errors
+/// As [`present`]; [`WalletError::FalseStatement`] when a predicate does not hold;
+/// [`WalletError::Verify`] for a predicate on a claim without a commitment.
+pub fn present_with_predicates(
+    credential: &str,
+    holder_key: &SigningKey,
+    disclose: &[ClaimPath],
+    predicates: &[Predicate],
+    openings: &[Opening],
     request: &PresentationRequest,
     now: u64,
 ) -> Result<String, WalletError> {
@@ -73,6 +95,25 @@ pub fn present(
     payload.insert("aud".into(), request.audience.clone().into());
     payload.insert("nonce".into(), request.nonce.clone().into());
     payload.insert("sd_hash".into(), sha256_b64(&presentation).into());
+    if !predicates.is_empty() {
+        let commitments = match map.claims.get(COMMITMENTS_CLAIM) {
+            Some(value) => read_commitments(value)?,
+            None => Vec::new(),
+        };
+        let statements = Statements::new(predicates.to_vec(), &commitments)?;
+        let proof = prove(
+            &statements,
+            openings,
+            &presentation,
+            &request.audience,
+            &request.nonce,
+        )?;
+        payload.insert(
+            "predicates".into(),
+            predicates.iter().map(Predicate::to_json).collect(),
+        );
+        payload.insert("predicate_proof".into(), b64url_encode(&proof).into());
+    }
     let kb_jwt = sign_compact(&header(holder_key, KB_JWT_TYP), &payload, holder_key);
     presentation.push_str(&kb_jwt);
     Ok(presentation)

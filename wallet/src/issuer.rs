@@ -1,9 +1,11 @@
 //! The issuer role: minting SD-JWT VCs (RFC 9901, IETF SD-JWT VC draft).
 
-use agentid_verifier::{b64url_encode, ClaimPath, PublicKey, SD_JWT_VC_TYP};
+use agentid_verifier::predicate::{ValueEncoding, COMMITMENTS_CLAIM};
+use agentid_verifier::{b64url_encode, ClaimPath, PathSegment, PublicKey, SD_JWT_VC_TYP};
 use rand_core::{OsRng, RngCore};
 use serde_json::{Map, Value};
 
+use crate::commit::Opening;
 use crate::conceal::{conceal, Decoys};
 use crate::did::did_key_url;
 use crate::error::WalletError;
@@ -31,6 +33,9 @@ pub struct CredentialRequest {
     pub disclosable: Vec<ClaimPath>,
     /// Seconds from issuance to expiry.
     pub lifetime_secs: u64,
+    /// Integer or date claims to commit to (Pedersen), so the holder can prove
+    /// predicates about them without revealing them.
+    pub committed: Vec<ClaimPath>,
 }
 
 /// A freshly issued credential.
@@ -43,6 +48,8 @@ pub struct IssuedCredential {
     pub credential_id: String,
     /// Its `exp`.
     pub expires_at: u64,
+    /// The secret openings of its commitments, for the holder only.
+    pub openings: Vec<Opening>,
 }
 
 /// An issuer: an identifier, a signing key and the schemas it issues under.
@@ -156,6 +163,26 @@ impl Issuer {
         registered.insert("jti".into(), credential_id.clone().into());
         registered.insert("vct".into(), request.vct.clone().into());
         registered.insert("cnf".into(), cnf(&request.holder_key));
+        let mut openings = Vec::with_capacity(request.committed.len());
+        if !request.committed.is_empty() {
+            let mut commitments = Map::new();
+            for path in &request.committed {
+                let value = claim_at(&request.claims, path.segments())
+                    .ok_or_else(|| WalletError::NoSuchClaim(path.to_string()))?;
+                let (encoding, number) = [ValueEncoding::Integer, ValueEncoding::Date]
+                    .into_iter()
+                    .find_map(|encoding| encoding.encode(value).map(|number| (encoding, number)))
+                    .ok_or_else(|| {
+                        WalletError::request(format!(
+                            "{path}: only integers and dates (YYYY-MM-DD) in ±2^31 can be committed"
+                        ))
+                    })?;
+                let (commitment, opening) = Opening::commit(&path.to_string(), number, encoding);
+                commitments.insert(path.to_string(), commitment.to_json());
+                openings.push(opening);
+            }
+            registered.insert(COMMITMENTS_CLAIM.into(), Value::Object(commitments));
+        }
         let sd_jwt = self.issue_sd_jwt(
             SD_JWT_VC_TYP,
             registered,
@@ -166,6 +193,7 @@ impl Issuer {
             sd_jwt,
             credential_id,
             expires_at,
+            openings,
         })
     }
 
@@ -203,6 +231,19 @@ impl Issuer {
         }
         Ok(sd_jwt)
     }
+}
+
+/// The value at `segments` inside `claims`.
+fn claim_at<'v>(claims: &'v Map<String, Value>, segments: &[PathSegment]) -> Option<&'v Value> {
+    let (PathSegment::Key(first), rest) = segments.split_first()? else {
+        return None;
+    };
+    rest.iter()
+        .try_fold(claims.get(first)?, |value, segment| match segment {
+            PathSegment::Key(key) => value.get(key),
+            PathSegment::Index(index) => value.get(*index),
+            PathSegment::AnyIndex => None,
+        })
 }
 
 /// `cnf` with the holder's public JWK (RFC 7800).

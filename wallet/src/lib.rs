@@ -27,6 +27,7 @@
 //!         claims: claims.as_object().cloned().unwrap_or_default(),
 //!         disclosable: vec!["task.purpose".parse()?, "on_behalf_of".parse()?],
 //!         lifetime_secs: 15 * 60,
+//!         committed: vec![],
 //!     },
 //!     now,
 //! )?;
@@ -47,6 +48,7 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod commit;
 mod conceal;
 mod did;
 mod error;
@@ -59,13 +61,14 @@ pub mod store;
 mod wallet;
 
 pub use audit::{AuditAction, AuditEntry, AuditError};
+pub use commit::{issuance_text, Opening};
 pub use conceal::Decoys;
 pub use did::{did_key, did_key_url};
 pub use error::WalletError;
-pub use holder::present;
+pub use holder::{present, present_with_predicates};
 pub use issuer::{cnf, CredentialRequest, IssuedCredential, Issuer};
 pub use keys::SigningKey;
-pub use schema::{SchemaRegistry, TASK_VCT};
+pub use schema::{SchemaRegistry, PERSON_VCT, TASK_VCT};
 pub use store::{KdfParams, StoreError};
 pub use wallet::{CredentialDetails, CredentialSummary, Passphrase, PurgeReport, Wallet};
 

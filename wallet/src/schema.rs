@@ -9,13 +9,21 @@ use serde_json::Value;
 use crate::error::WalletError;
 
 /// The schemas shipped in `schemas/`, compiled into the crate.
-const BUILTIN: [(&str, &str); 1] = [(
-    "task.schema.json",
-    include_str!("../../schemas/task.schema.json"),
-)];
+const BUILTIN: [(&str, &str); 2] = [
+    (
+        "task.schema.json",
+        include_str!("../../schemas/task.schema.json"),
+    ),
+    (
+        "person.schema.json",
+        include_str!("../../schemas/person.schema.json"),
+    ),
+];
 
 /// The `vct` of agentid task credentials.
 pub const TASK_VCT: &str = "urn:agentid:vct:task:1";
+/// The `vct` of agentid person credentials (the principal an agent acts for).
+pub const PERSON_VCT: &str = "urn:agentid:vct:person:1";
 
 struct CompiledSchema {
     validator: jsonschema::Validator,
@@ -156,7 +164,7 @@ mod tests {
     #[test]
     fn every_shipped_schema_names_its_vct_and_compiles() {
         let registry = SchemaRegistry::builtin().expect("shipped schemas compile");
-        assert_eq!(registry.types().collect::<Vec<_>>(), [TASK_VCT]);
+        assert_eq!(registry.types().collect::<Vec<_>>(), [PERSON_VCT, TASK_VCT]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use agentid_verifier::predicate::{read_commitments, Predicate, COMMITMENTS_CLAIM};
 use agentid_verifier::{
     b64url_encode, did_key, Algorithm, ClaimPath, Limits, Policy, PresentationRequest, TrustStore,
     UnverifiedSdJwt, Verifier,
@@ -15,8 +16,9 @@ use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
 use crate::audit::{self, AuditAction, AuditEntry, AuditError};
+use crate::commit::{parse_issuance, Opening, OpeningJson};
 use crate::error::WalletError;
-use crate::holder::present;
+use crate::holder::present_with_predicates;
 use crate::issuer::{CredentialRequest, IssuedCredential, Issuer};
 use crate::keys::SigningKey;
 use crate::store::{Batch, KdfParams, Kind, RecordKey, Store, StoreError};
@@ -78,6 +80,9 @@ struct CredentialRecord {
     issued_at: Option<u64>,
     expires_at: Option<u64>,
     received_at: u64,
+    /// Openings of the credential's commitments (secret).
+    #[serde(default)]
+    openings: Vec<OpeningJson>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -346,10 +351,11 @@ impl Wallet {
     /// Everything `receive` checks, ending in the record to store.
     fn check_received(
         &self,
-        credential: &str,
+        input: &str,
         trust: Option<&TrustStore>,
         now: u64,
     ) -> Result<CredentialRecord, WalletError> {
+        let (credential, openings) = parse_issuance(input)?;
         let credential = credential.trim();
         let trust = match trust {
             Some(trust) => trust.clone(),
@@ -367,6 +373,7 @@ impl Wallet {
                 "{holder} is not a key of this wallet"
             )));
         }
+        check_openings(credential, &openings)?;
         if let Some(jti) = &verified.credential_id {
             if let Some(existing) = self.store.lookup(BY_JTI, jti.as_bytes())?.first() {
                 let existing = self.credential_at(existing)?;
@@ -384,6 +391,7 @@ impl Wallet {
             issued_at: verified.issued_at,
             expires_at: verified.expires_at,
             received_at: now,
+            openings: openings.iter().map(Opening::to_json).collect(),
         })
     }
 
@@ -494,11 +502,30 @@ impl Wallet {
     /// records which claims went to which audience with which nonce.
     ///
     /// # Errors
-    /// [`WalletError::NotFound`], [`WalletError::Expired`], or as [`present`].
+    /// [`WalletError::NotFound`], [`WalletError::Expired`], or as
+    /// [`present`](crate::present).
     pub fn present(
         &mut self,
         id: &str,
         disclose: &[ClaimPath],
+        request: &PresentationRequest,
+        now: u64,
+    ) -> Result<String, WalletError> {
+        self.present_with_predicates(id, disclose, &[], request, now)
+    }
+
+    /// Like [`present`](Self::present), also proving `predicates` about committed
+    /// claims in zero knowledge with the openings the wallet holds. The audit entry
+    /// records the statements, never the values.
+    ///
+    /// # Errors
+    /// As [`present`](Self::present); [`WalletError::FalseStatement`] when a
+    /// predicate does not hold.
+    pub fn present_with_predicates(
+        &mut self,
+        id: &str,
+        disclose: &[ClaimPath],
+        predicates: &[Predicate],
         request: &PresentationRequest,
         now: u64,
     ) -> Result<String, WalletError> {
@@ -507,10 +534,25 @@ impl Wallet {
             return Err(WalletError::Expired(id.to_owned()));
         }
         let key = self.signing_key(&record.holder)?;
-        let presentation = present(&record.sd_jwt, &key, disclose, request, now)?;
+        let openings = record
+            .openings
+            .iter()
+            .map(Opening::from_json)
+            .collect::<Result<Vec<_>, _>>()?;
+        let presentation = present_with_predicates(
+            &record.sd_jwt,
+            &key,
+            disclose,
+            predicates,
+            &openings,
+            request,
+            now,
+        )?;
         let disclosed: Vec<String> = disclose.iter().map(ToString::to_string).collect();
+        let proved: Vec<Value> = predicates.iter().map(Predicate::to_json).collect();
         let details = json!({
-            "credential": id, "audience": request.audience, "nonce": request.nonce, "disclosed": disclosed
+            "credential": id, "audience": request.audience, "nonce": request.nonce,
+            "disclosed": disclosed, "proved": proved
         });
         let mut batch = Batch::default();
         audit::append(&self.store, &mut batch, now, AuditAction::Present, details)?;
@@ -763,6 +805,39 @@ fn summary(record: &CredentialRecord) -> CredentialSummary {
         expires_at: record.expires_at,
         received_at: record.received_at,
     }
+}
+
+/// Every commitment of a (verified) credential must come with an opening that opens
+/// it, and every opening must belong to a commitment.
+fn check_openings(credential: &str, openings: &[Opening]) -> Result<(), WalletError> {
+    let parsed = UnverifiedSdJwt::parse(credential, &Limits::default())?;
+    let commitments = match parsed.payload().get(COMMITMENTS_CLAIM) {
+        Some(value) => read_commitments(value)?,
+        None => Vec::new(),
+    };
+    for (claim, commitment) in &commitments {
+        let opening = openings.iter().find(|opening| opening.claim() == claim).ok_or_else(|| {
+            WalletError::request(format!(
+                "the credential commits to {claim} but no opening came with it (receive the file `agentid issue` wrote)"
+            ))
+        })?;
+        if !opening.opens(commitment) {
+            return Err(WalletError::request(format!(
+                "the opening of {claim} does not open its commitment"
+            )));
+        }
+    }
+    if let Some(stray) = openings.iter().find(|opening| {
+        commitments
+            .iter()
+            .all(|(claim, _)| claim != opening.claim())
+    }) {
+        return Err(WalletError::request(format!(
+            "an opening for {} matches no commitment",
+            stray.claim()
+        )));
+    }
+    Ok(())
 }
 
 /// A trust store holding the credential's own issuer when it is a did:key.

@@ -37,6 +37,7 @@ fn request(holder_did: &str, n: u64) -> CredentialRequest {
         .unwrap(),
         disclosable: vec!["task.purpose".parse().unwrap()],
         lifetime_secs: 1440 * 60,
+        committed: Vec::new(),
     }
 }
 

@@ -48,6 +48,7 @@ fn request_for(holder_did: &str, marker: &str, lifetime_secs: u64) -> Credential
             "constraints".parse().unwrap(),
         ],
         lifetime_secs,
+        committed: Vec::new(),
     }
 }
 
