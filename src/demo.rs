@@ -1,8 +1,10 @@
 //! `agentid demo`: the whole scenario, told step by step.
 
+use agentid_verifier::predicate::Predicate;
 use agentid_verifier::{did_key, Algorithm, Policy, PresentationRequest, TrustStore, Verifier};
 use agentid_wallet::{
-    unix_now, CredentialRequest, KdfParams, Passphrase, Wallet, WalletError, TASK_VCT,
+    issuance_text, unix_now, CredentialRequest, KdfParams, Passphrase, Wallet, WalletError,
+    PERSON_VCT, TASK_VCT,
 };
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
@@ -27,7 +29,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
     let create = |name: &str, alg: Algorithm| {
         Wallet::create(&home.path().join(name), &passphrase, &kdf, alg, now)
     };
-    let principal = create("alice", Algorithm::ES256)?;
+    let mut principal = create("alice", Algorithm::ES256)?;
     let mut issuer = create("acme-orchestrator", Algorithm::EdDSA)?;
     let mut agent = create("refund-agent", Algorithm::EdDSA)?;
     let principal_did = principal.did().to_owned();
@@ -151,11 +153,90 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         ),
     );
 
-    // 6. The task ends: its credential expires and the wallet destroys the task key.
+    // 6. Proving a fact, not the data: Alice is over 18, her birthdate stays hers.
+    let mut registry = create("civil-registry", Algorithm::EdDSA)?;
+    let person = json!({"given_name": "Alice", "family_name": "Martin", "birthdate": "2001-04-09", "nationality": "FR"});
+    let alice_holder_key =
+        did_key::decode(&principal_did).map_err(|error| CliError::failed(error.to_string()))?;
+    let person_credential = registry.issue(
+        &CredentialRequest {
+            vct: PERSON_VCT.into(),
+            subject: principal_did.clone(),
+            holder_key: alice_holder_key,
+            claims: person.as_object().cloned().unwrap_or_default(),
+            disclosable: parse_paths(&["given_name", "family_name", "birthdate", "nationality"])?,
+            lifetime_secs: 365 * 24 * 3600,
+            committed: parse_paths(&["birthdate"])?,
+        },
+        now,
+    )?;
+    let person_id = principal.receive(
+        &issuance_text(&person_credential.sd_jwt, &person_credential.openings),
+        None,
+        now,
+    )?;
+    println!(
+        "\n6. A civil registry ({}) issues Alice a person credential whose birthdate is",
+        short(registry.did())
+    );
+    println!("   also signed as a Pedersen commitment; Alice's wallet keeps the opening (value, blinding) encrypted.");
+    let today = i64::try_from(now / 86_400).unwrap_or_default();
+    let over_18 =
+        Predicate::parse("age>=18", today).map_err(|error| CliError::failed(error.to_string()))?;
+    let age_request = PresentationRequest::new(VERIFIER_AUDIENCE, nonce());
+    let age_presentation = principal.present_with_predicates(
+        &person_id,
+        &[],
+        std::slice::from_ref(&over_18),
+        &age_request,
+        now,
+    )?;
+    let mut registry_trust = TrustStore::new();
+    registry_trust
+        .add_did(registry.did())
+        .map_err(|error| CliError::failed(error.to_string()))?;
+    let registry_verifier = Verifier::new(registry_trust, Policy::default());
+    let age_verified = registry_verifier
+        .verify_presentation(&age_presentation, &age_request, now)
+        .map_err(|error| CliError::failed(format!("demo age proof rejected: {error}")))?;
+    println!("   The bank asks \"is she 18 or older?\"; Alice proves it in zero knowledge (Bulletproofs).");
+    println!(
+        "   The bank learns: {}",
+        age_verified
+            .predicates
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let leaked = age_presentation.contains("2001-04-09");
+    println!(
+        "   and no claim at all ({}); the birthdate is {} the {} bytes the bank received.",
+        serde_json::to_string(&age_verified.claims).unwrap_or_default(),
+        if leaked {
+            "IN (unexpected!)"
+        } else {
+            "nowhere in"
+        },
+        age_presentation.len()
+    );
+    let replay = PresentationRequest::new("https://casino.example", age_request.nonce.clone());
+    report(
+        "   the same proof replayed to another verifier",
+        registry_verifier.verify_presentation(&age_presentation, &replay, now),
+    );
+    let too_young =
+        Predicate::parse("age>=30", today).map_err(|error| CliError::failed(error.to_string()))?;
+    match principal.present_with_predicates(&person_id, &[], &[too_young], &age_request, now) {
+        Ok(_) => println!("   asked to prove age >= 30: PROVED (unexpected!)"),
+        Err(error) => println!("   asked to prove age >= 30, Alice's wallet refuses: {error}"),
+    }
+
+    // 7. The task ends: its credential expires and the wallet destroys the task key.
     let later = now + 20 * 60;
     let purged = agent.purge(later)?;
     println!(
-        "\n6. After expiry the agent's wallet purges {} credential(s) and destroys {} task key(s); task key still present: {}",
+        "\n7. After expiry the agent's wallet purges {} credential(s) and destroys {} task key(s); task key still present: {}",
         purged.credentials,
         purged.keys,
         agent.has_key(&task_did)?
