@@ -86,10 +86,20 @@ fn demo_tells_the_story_and_rejects_the_attacks() {
         text.contains("Alice's wallet refuses: cannot prove birthdate <="),
         "{text}"
     );
-    assert!(!text.contains("2001-04-09"), "the demo never shows the birthdate");
     assert!(
-        !text.contains("damaged in transit\"\n"),
-        "the purpose stays hidden from the verifier's account"
+        !text.contains("2001-04-09"),
+        "the demo never shows the birthdate"
+    );
+    let verifier_account = &text
+        [text.find("4. The bank verifies").unwrap()..text.find("5. What does not work").unwrap()];
+    assert!(
+        verifier_account.contains("VALID presentation"),
+        "{verifier_account}"
+    );
+    assert!(
+        !verifier_account.contains("damaged in transit")
+            && !verifier_account.contains("shop.example/orders"),
+        "undisclosed claims stay hidden from the verifier: {verifier_account}"
     );
 }
 
