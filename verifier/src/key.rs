@@ -1,6 +1,7 @@
 //! Public keys: JWK and did:key forms, and signature verification.
 
-use ed25519_dalek::VerifyingKey as Ed25519Key;
+use curve25519_dalek::edwards::CompressedEdwardsY;
+use ed25519_zebra::VerificationKey as Ed25519Key;
 use serde_json::{Map, Value};
 
 use crate::alg::Algorithm;
@@ -44,11 +45,20 @@ impl PublicKey {
         let array: [u8; 32] = bytes
             .try_into()
             .map_err(|_| KeyError::InvalidKey("Ed25519 key must be 32 bytes".into()))?;
-        let key = Ed25519Key::from_bytes(&array)
-            .map_err(|_| KeyError::InvalidKey("not an Ed25519 point".into()))?;
-        if key.is_weak() {
+        let point = CompressedEdwardsY(array)
+            .decompress()
+            .ok_or_else(|| KeyError::InvalidKey("not an Ed25519 point".into()))?;
+        // One key, one encoding: a non-canonical y would give the same key two names.
+        if point.compress().to_bytes() != array {
+            return Err(KeyError::InvalidKey(
+                "non-canonical Ed25519 encoding".into(),
+            ));
+        }
+        if point.is_small_order() {
             return Err(KeyError::InvalidKey("Ed25519 key of small order".into()));
         }
+        let key = Ed25519Key::try_from(array)
+            .map_err(|_| KeyError::InvalidKey("not an Ed25519 point".into()))?;
         Ok(PublicKey::Ed25519(key))
     }
 
@@ -124,7 +134,7 @@ impl PublicKey {
             PublicKey::Ed25519(key) => {
                 jwk.insert("crv".into(), "Ed25519".into());
                 jwk.insert("kty".into(), "OKP".into());
-                jwk.insert("x".into(), b64url_encode(key.as_bytes()).into());
+                jwk.insert("x".into(), b64url_encode(&<[u8; 32]>::from(*key)).into());
             }
             PublicKey::Secp256k1(key) => {
                 let point = key.to_encoded_point(false);
@@ -142,7 +152,7 @@ impl PublicKey {
     /// 33-byte SEC1 compressed points for the ECDSA curves).
     pub fn to_compressed_bytes(&self) -> Vec<u8> {
         match self {
-            PublicKey::Ed25519(key) => key.as_bytes().to_vec(),
+            PublicKey::Ed25519(key) => <[u8; 32]>::from(*key).to_vec(),
             PublicKey::Secp256k1(key) => key.to_encoded_point(true).as_bytes().to_vec(),
             PublicKey::P256(key) => key.to_encoded_point(true).as_bytes().to_vec(),
         }
@@ -150,9 +160,11 @@ impl PublicKey {
 
     /// Verifies a JWS signature (`alg` taken from the header) over `message`.
     ///
-    /// Rules, the same on every path:
-    /// - Ed25519: RFC 8032 with `verify_strict` (canonical `R` and `S`, no
-    ///   small-order `R` or key).
+    /// Rules, the same on the single and the batch path:
+    /// - Ed25519: the ZIP-215 rules (`ed25519-zebra`): canonical `S`, any
+    ///   decodable `R`, the cofactored equation `[8][S]B = [8]R + [8][k]A`, which
+    ///   batch verification computes identically. Keys were checked when read
+    ///   (canonical encoding, not of small order).
     /// - ES256K and ES256: the 64-byte `r || s` form of RFC 7518 §3.4. A high `s` is
     ///   accepted (RFC 8812 does not require low-S, and common signers do not
     ///   normalise); P-256 verification runs on `ring`, which is several times faster
@@ -172,9 +184,8 @@ impl PublicKey {
         }
         match self {
             PublicKey::Ed25519(key) => {
-                let signature = ed25519_dalek::Signature::from_slice(signature)
-                    .map_err(|_| SignatureInvalid)?;
-                key.verify_strict(message, &signature)
+                let signature = ed25519_signature(signature)?;
+                key.verify(&signature, message)
                     .map_err(|_| SignatureInvalid)
             }
             PublicKey::Secp256k1(key) => {
@@ -199,6 +210,14 @@ impl PublicKey {
             }
         }
     }
+}
+
+/// An Ed25519 signature from its 64 bytes.
+pub(crate) fn ed25519_signature(
+    bytes: &[u8],
+) -> Result<ed25519_zebra::Signature, SignatureInvalid> {
+    let array: [u8; 64] = bytes.try_into().map_err(|_| SignatureInvalid)?;
+    Ok(ed25519_zebra::Signature::from_bytes(&array))
 }
 
 fn ec_members(jwk: &mut Map<String, Value>, crv: &str, uncompressed: &[u8]) {

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod alg;
+mod batch;
 pub mod did_key;
 mod encoding;
 mod error;
@@ -46,6 +47,7 @@ mod trust;
 mod verify;
 
 pub use alg::Algorithm;
+pub use batch::{verify_ed25519_batch, BatchItem, MAX_BATCH};
 pub use encoding::b64url_encode;
 pub use error::{KeyError, RejectionKind, SignatureRole, VerifyError};
 pub use key::{PublicKey, SignatureInvalid};

@@ -203,8 +203,27 @@ pub(crate) struct Checked {
 }
 
 impl Checked {
-    pub(crate) fn finish(mut self) -> Result<Verified, VerifyError> {
-        for signature in &self.signatures {
+    /// Checks every signature (in order: issuer, then key binding) and the
+    /// predicate proof.
+    pub(crate) fn finish(self) -> Result<Verified, VerifyError> {
+        self.finish_with(|_| true)
+    }
+
+    /// Like [`finish`](Self::finish) for an item whose Ed25519 signatures a batch
+    /// already verified: only the others are checked here.
+    pub(crate) fn finish_skipping_ed25519(self) -> Result<Verified, VerifyError> {
+        self.finish_with(|signature| signature.alg != Algorithm::EdDSA)
+    }
+
+    fn finish_with(
+        mut self,
+        needs_check: impl Fn(&PendingSignature) -> bool,
+    ) -> Result<Verified, VerifyError> {
+        for signature in self
+            .signatures
+            .iter()
+            .filter(|signature| needs_check(signature))
+        {
             signature.check()?;
         }
         if let Some(proof) = &self.proof {

@@ -27,13 +27,21 @@ enum Secret {
 impl SigningKey {
     /// Generates a fresh key from the operating system's random number generator.
     pub fn generate(alg: Algorithm) -> Self {
-        let secret = match alg {
-            Algorithm::EdDSA => Secret::Ed25519(ed25519_dalek::SigningKey::generate(&mut OsRng)),
-            Algorithm::ES256K => Secret::Secp256k1(k256::ecdsa::SigningKey::random(&mut OsRng)),
-            // `Algorithm` is non-exhaustive; every other variant is P-256.
-            _ => Secret::P256(p256::ecdsa::SigningKey::random(&mut OsRng)),
-        };
-        Self::from_secret(secret)
+        loop {
+            let secret = match alg {
+                Algorithm::EdDSA => {
+                    Secret::Ed25519(ed25519_dalek::SigningKey::generate(&mut OsRng))
+                }
+                Algorithm::ES256K => Secret::Secp256k1(k256::ecdsa::SigningKey::random(&mut OsRng)),
+                // `Algorithm` is non-exhaustive; every other variant is P-256.
+                _ => Secret::P256(p256::ecdsa::SigningKey::random(&mut OsRng)),
+            };
+            // A random key whose public half the verifier would refuse (probability
+            // about 2^-250) is drawn again.
+            if let Ok(key) = Self::from_secret(secret) {
+                return key;
+            }
+        }
     }
 
     /// Rebuilds a key from its secret bytes: a 32-byte Ed25519 seed, or a 32-byte
@@ -54,16 +62,16 @@ impl SigningKey {
             ),
             _ => Secret::P256(p256::ecdsa::SigningKey::from_slice(bytes).map_err(|_| invalid())?),
         };
-        Ok(Self::from_secret(secret))
+        Self::from_secret(secret)
     }
 
-    fn from_secret(secret: Secret) -> Self {
+    fn from_secret(secret: Secret) -> Result<Self, KeyError> {
         let public = match &secret {
-            Secret::Ed25519(key) => PublicKey::Ed25519(key.verifying_key()),
+            Secret::Ed25519(key) => PublicKey::ed25519_from_bytes(key.verifying_key().as_bytes())?,
             Secret::Secp256k1(key) => PublicKey::Secp256k1(*key.verifying_key()),
             Secret::P256(key) => PublicKey::P256(*key.verifying_key()),
         };
-        SigningKey { secret, public }
+        Ok(SigningKey { secret, public })
     }
 
     /// The JWS algorithm this key signs with.
