@@ -28,7 +28,9 @@ pub const MAX_BATCH: usize = 65_536;
 
 /// The state of one item between the phases.
 enum Slot {
-    Done(Result<Verified, VerifyError>),
+    /// A structural check failed: the verdict is known.
+    Failed(VerifyError),
+    /// Structurally valid; signatures and proofs pending.
     Pending(Box<Checked>),
 }
 
@@ -87,7 +89,7 @@ impl Verifier {
             .map(
                 |item| match self.check(item.presentation, Some(item.request), now) {
                     Ok(checked) => Slot::Pending(Box::new(checked)),
-                    Err(error) => Slot::Done(Err(error)),
+                    Err(error) => Slot::Failed(error),
                 },
             )
             .collect();
@@ -105,7 +107,7 @@ impl Verifier {
             .into_iter()
             .zip(ed25519_valid)
             .map(|(slot, ed25519_verified)| match slot {
-                Slot::Done(verdict) => verdict,
+                Slot::Failed(error) => Err(error),
                 Slot::Pending(checked) if ed25519_verified => checked.finish_skipping_ed25519(),
                 // Not in a passing batch: every signature again, one by one, in order.
                 Slot::Pending(checked) => checked.finish(),
