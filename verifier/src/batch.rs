@@ -43,6 +43,18 @@ impl Verifier {
         items: &[BatchItem<'_>],
         now: u64,
     ) -> Vec<Result<Verified, VerifyError>> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        self.verify_batch_on(items, now, cores)
+    }
+
+    /// [`verify_batch`](Self::verify_batch) on at most `threads` threads (1: on the
+    /// calling thread only), for callers that schedule their own work.
+    pub fn verify_batch_on(
+        &self,
+        items: &[BatchItem<'_>],
+        now: u64,
+        threads: usize,
+    ) -> Vec<Result<Verified, VerifyError>> {
         if items.len() > MAX_BATCH {
             return items
                 .iter()
@@ -53,9 +65,7 @@ impl Verifier {
                 })
                 .collect();
         }
-        let threads = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(items.len().max(1));
+        let threads = threads.clamp(1, items.len().max(1));
         let chunk = items.len().div_ceil(threads).max(1);
         if threads <= 1 {
             return self.verify_chunk(items, now);

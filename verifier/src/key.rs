@@ -1,6 +1,7 @@
 //! Public keys: JWK and did:key forms, and signature verification.
 
-use curve25519_dalek::edwards::CompressedEdwardsY;
+use std::sync::OnceLock;
+
 use ed25519_zebra::VerificationKey as Ed25519Key;
 use serde_json::{Map, Value};
 
@@ -45,16 +46,14 @@ impl PublicKey {
         let array: [u8; 32] = bytes
             .try_into()
             .map_err(|_| KeyError::InvalidKey("Ed25519 key must be 32 bytes".into()))?;
-        let point = CompressedEdwardsY(array)
-            .decompress()
-            .ok_or_else(|| KeyError::InvalidKey("not an Ed25519 point".into()))?;
-        // One key, one encoding: a non-canonical y would give the same key two names.
-        if point.compress().to_bytes() != array {
+        // Both checks work on the encoding, so a key costs one decompression (the
+        // one verification needs anyway): holder keys are read on the hot path.
+        if !ed25519_canonical_y(&array) {
             return Err(KeyError::InvalidKey(
                 "non-canonical Ed25519 encoding".into(),
             ));
         }
-        if point.is_small_order() {
+        if ed25519_small_order_y(&array) {
             return Err(KeyError::InvalidKey("Ed25519 key of small order".into()));
         }
         let key = Ed25519Key::try_from(array)
@@ -212,6 +211,34 @@ impl PublicKey {
     }
 }
 
+/// True when the encoded y coordinate is below p = 2^255 − 19: one key, one
+/// encoding (a non-canonical y would give the same key two names).
+fn ed25519_canonical_y(encoding: &[u8; 32]) -> bool {
+    // y ≥ p exactly when the low byte is ≥ 0xed and every other bit of y is set.
+    let all_ones = encoding[1..31].iter().all(|&byte| byte == 0xff) && encoding[31] & 0x7f == 0x7f;
+    !(all_ones && encoding[0] >= 0xed)
+}
+
+/// True when the point has small order. The eight torsion points have five y
+/// coordinates; comparing y (sign bit cleared) also catches the x = 0 points
+/// written with a sign bit.
+fn ed25519_small_order_y(encoding: &[u8; 32]) -> bool {
+    static TORSION_Y: OnceLock<Vec<[u8; 32]>> = OnceLock::new();
+    let torsion = TORSION_Y.get_or_init(|| {
+        curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .map(|point| {
+                let mut y = point.compress().to_bytes();
+                y[31] &= 0x7f;
+                y
+            })
+            .collect()
+    });
+    let mut y = *encoding;
+    y[31] &= 0x7f;
+    torsion.contains(&y)
+}
+
 /// An Ed25519 signature from its 64 bytes.
 pub(crate) fn ed25519_signature(
     bytes: &[u8],
@@ -264,6 +291,34 @@ mod tests {
     fn ec_point_off_the_curve_is_refused() {
         let jwk = json!({"kty":"EC","crv":"P-256","x":b64url_encode(&[1u8;32]),"y":b64url_encode(&[2u8;32])});
         assert!(PublicKey::from_jwk(&jwk).is_err());
+    }
+
+    #[test]
+    fn encoding_checks_match_the_curve_arithmetic() {
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        for point in curve25519_dalek::constants::EIGHT_TORSION {
+            let encoding = point.compress().to_bytes();
+            assert!(ed25519_small_order_y(&encoding));
+            assert!(PublicKey::ed25519_from_bytes(&encoding).is_err());
+        }
+        // p − 1 (= −1, order 2) is canonical; p itself and p + 1 are not.
+        let mut p_minus_1 = [0xff; 32];
+        p_minus_1[0] = 0xec;
+        p_minus_1[31] = 0x7f;
+        assert!(ed25519_canonical_y(&p_minus_1));
+        let (mut p, mut p_plus_1) = (p_minus_1, p_minus_1);
+        p[0] = 0xed;
+        p_plus_1[0] = 0xee;
+        assert!(!ed25519_canonical_y(&p) && !ed25519_canonical_y(&p_plus_1));
+        // p + 1 decodes (as y = 1, the identity) and would otherwise alias it.
+        assert!(CompressedEdwardsY(p_plus_1).decompress().is_some());
+        assert!(PublicKey::ed25519_from_bytes(&p_plus_1).is_err());
+        // A random valid key passes both.
+        let key = curve25519_dalek::constants::ED25519_BASEPOINT_POINT
+            .compress()
+            .to_bytes();
+        assert!(ed25519_canonical_y(&key) && !ed25519_small_order_y(&key));
+        assert!(PublicKey::ed25519_from_bytes(&key).is_ok());
     }
 
     #[test]

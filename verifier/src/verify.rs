@@ -287,7 +287,7 @@ impl Verifier {
         let policy = &self.policy;
         let depth = policy.limits.max_json_depth;
         let parts = SdJwtParts::parse(input, &policy.limits)?;
-        let issuer_jwt = CompactJws::parse(parts.issuer_jwt, depth, "issuer JWT")?;
+        let mut issuer_jwt = CompactJws::parse(parts.issuer_jwt, depth, "issuer JWT")?;
 
         let typ_accepted = match issuer_jwt.typ.as_deref() {
             None => policy.accept_missing_typ,
@@ -309,7 +309,11 @@ impl Verifier {
             )));
         }
 
-        let mut claims = reveal(issuer_jwt.payload.clone(), &parts.disclosures, depth)?;
+        let mut claims = reveal(
+            std::mem::take(&mut issuer_jwt.payload),
+            &parts.disclosures,
+            depth,
+        )?;
         let issued_at = numeric_date(&claims, "iat", "credential")?;
         let not_before = numeric_date(&claims, "nbf", "credential")?;
         let expires_at = numeric_date(&claims, "exp", "credential")?;
