@@ -14,6 +14,8 @@ pub enum SignatureRole {
     Issuer,
     /// The holder's signature over the key-binding JWT.
     KeyBinding,
+    /// The issuer's signature over a status list token.
+    StatusList,
 }
 
 impl std::fmt::Display for SignatureRole {
@@ -21,6 +23,7 @@ impl std::fmt::Display for SignatureRole {
         f.write_str(match self {
             SignatureRole::Issuer => "issuer",
             SignatureRole::KeyBinding => "key-binding",
+            SignatureRole::StatusList => "status list",
         })
     }
 }
@@ -48,6 +51,9 @@ pub enum RejectionKind {
     Policy,
     /// A zero-knowledge proof does not verify.
     InvalidProof,
+    /// The credential has been revoked or suspended, or its status is unknown and
+    /// the policy refuses unknown status.
+    Revoked,
 }
 
 impl RejectionKind {
@@ -62,6 +68,7 @@ impl RejectionKind {
             RejectionKind::NotYetValid => "not_yet_valid",
             RejectionKind::Policy => "policy",
             RejectionKind::InvalidProof => "invalid_proof",
+            RejectionKind::Revoked => "revoked",
         }
     }
 }
@@ -137,6 +144,12 @@ pub enum VerifyError {
     /// The aggregated range proof does not verify for these statements.
     #[error("predicate proof does not verify")]
     InvalidPredicateProof,
+    /// The status list says the credential is revoked, suspended or otherwise not valid.
+    #[error("credential revoked: {0}")]
+    Revoked(String),
+    /// The credential references a status list the verifier has no fresh copy of.
+    #[error("status unknown: {0}")]
+    StatusUnknown(String),
     /// The KB-JWT's `iat` is too old or in the future.
     #[error("key binding issued at {iat} is outside the accepted window")]
     StaleKeyBinding {
@@ -155,6 +168,7 @@ impl VerifyError {
             | VerifyError::InvalidDisclosure(_)
             | VerifyError::InvalidPredicate(_) => RejectionKind::Policy,
             VerifyError::InvalidPredicateProof => RejectionKind::InvalidProof,
+            VerifyError::Revoked(_) | VerifyError::StatusUnknown(_) => RejectionKind::Revoked,
             VerifyError::UntrustedIssuer(_) | VerifyError::KeyIdMismatch(_) => {
                 RejectionKind::UntrustedIssuer
             }

@@ -42,6 +42,7 @@ mod path;
 pub mod predicate;
 mod reveal;
 mod sd_jwt;
+mod status;
 mod transcript;
 mod trust;
 mod verify;
@@ -54,6 +55,9 @@ pub use key::{PublicKey, SignatureInvalid};
 pub use limits::Limits;
 pub use path::{ClaimPath, InvalidClaimPath, PathSegment};
 pub use sd_jwt::{sha256_b64, DisclosureMap, UnverifiedSdJwt};
+pub use status::{
+    Status, StatusList, StatusLists, MAX_STATUS_LIST_BYTES, MAX_STATUS_TOKEN_BYTES, STATUS_LIST_TYP,
+};
 pub use trust::{TrustStore, TrustedIssuer};
 pub use verify::{
     KeyBinding, Policy, PresentationRequest, Verified, Verifier, KB_JWT_TYP, SD_JWT_VC_TYP,

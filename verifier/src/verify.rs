@@ -11,6 +11,7 @@ use crate::limits::Limits;
 use crate::predicate::{PendingProof, ProvenPredicate, COMMITMENTS_CLAIM};
 use crate::reveal::reveal;
 use crate::sd_jwt::{sha256_b64, SdJwtParts};
+use crate::status::StatusLists;
 use crate::trust::TrustStore;
 
 /// The `typ` of an SD-JWT VC (IETF SD-JWT VC draft).
@@ -49,6 +50,11 @@ pub struct Policy {
     /// Accept an issuer-signed JWT with no `typ` header (plain RFC 9901 SD-JWTs from
     /// other implementations). Default false.
     pub accept_missing_typ: bool,
+    /// Accept a credential whose status list is unknown or stale. Default false:
+    /// fail closed.
+    pub accept_unknown_status: bool,
+    /// Oldest status list token accepted, in seconds since its `iat`. Default 86400.
+    pub status_max_age_secs: u64,
     /// Refuse credentials without `exp`. Default true: agentid credentials are
     /// short-lived by design.
     pub require_expiry: bool,
@@ -62,6 +68,8 @@ impl Default for Policy {
             max_key_binding_age_secs: 300,
             accepted_typs: vec![SD_JWT_VC_TYP.to_owned()],
             accept_missing_typ: false,
+            accept_unknown_status: false,
+            status_max_age_secs: 24 * 3600,
             require_expiry: true,
         }
     }
@@ -99,6 +107,18 @@ impl Policy {
     /// Returns the policy accepting (or not) an issuer-signed JWT without `typ`.
     pub fn with_missing_typ_accepted(mut self, accepted: bool) -> Self {
         self.accept_missing_typ = accepted;
+        self
+    }
+
+    /// Returns the policy accepting (or not) credentials whose status is unknown.
+    pub fn with_unknown_status_accepted(mut self, accepted: bool) -> Self {
+        self.accept_unknown_status = accepted;
+        self
+    }
+
+    /// Returns the policy with another maximum status list age, in seconds.
+    pub fn with_status_max_age(mut self, secs: u64) -> Self {
+        self.status_max_age_secs = secs;
         self
     }
 
@@ -239,12 +259,29 @@ impl Checked {
 pub struct Verifier {
     trust: TrustStore,
     policy: Policy,
+    status: StatusLists,
 }
 
 impl Verifier {
     /// A verifier that trusts `trust` under `policy`.
     pub fn new(trust: TrustStore, policy: Policy) -> Self {
-        Verifier { trust, policy }
+        Verifier {
+            trust,
+            policy,
+            status: StatusLists::new(),
+        }
+    }
+
+    /// Returns the verifier checking revocation against these status lists
+    /// (already verified with [`StatusLists::add_token`]).
+    pub fn with_status_lists(mut self, status: StatusLists) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The trust store.
+    pub fn trust(&self) -> &TrustStore {
+        &self.trust
     }
 
     /// The policy in force.
@@ -329,6 +366,10 @@ impl Verifier {
             Some(cnf) => Some(holder_key_from_cnf(cnf)?),
         };
         let status = claims.get("status").cloned();
+        match self.status.check(status.as_ref(), issuer.id()) {
+            Err(VerifyError::StatusUnknown(_)) if self.policy.accept_unknown_status => {}
+            other => other?,
+        }
         let commitments = claims.get(COMMITMENTS_CLAIM).cloned();
         for name in REGISTERED_CLAIMS {
             claims.remove(name);
