@@ -8,21 +8,25 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod batch_cmd;
 mod cli;
 mod demo;
 mod error;
 mod io;
+mod serve;
 mod timefmt;
 mod verify_cmd;
 mod wallet_cmd;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, ServeCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Verify(args) => verify_cmd::run(args),
+        Command::VerifyBatch(args) => batch_cmd::run(args),
+        Command::Serve(ServeCommand::Verifier(args)) => serve::run(args),
         other => wallet_cmd::run(other, cli.wallet.as_ref()).unwrap_or(Ok(())),
     };
     match result {

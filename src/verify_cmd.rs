@@ -1,5 +1,7 @@
 //! `agentid verify`: offline verification of one presentation or credential.
 
+use std::path::Path;
+
 use agentid_verifier::{
     did_key, Policy, PresentationRequest, TrustStore, Verified, Verifier, VerifyError,
 };
@@ -13,12 +15,17 @@ use crate::timefmt::{parse_time, relative, rfc3339};
 /// Largest trust file read, in bytes (the verifier also checks).
 const MAX_TRUST_FILE_BYTES: usize = 1024 * 1024;
 
-pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
-    let trust_path = args.trust.display().to_string();
+/// Reads a trust file; any problem with it is a usage error (exit 2).
+pub(crate) fn load_trust(path: &Path) -> Result<TrustStore, CliError> {
+    let trust_path = path.display().to_string();
     let trust_bytes =
         read_bounded(&trust_path, MAX_TRUST_FILE_BYTES).map_err(CliError::into_usage)?;
-    let trust = TrustStore::from_json(&trust_bytes)
-        .map_err(|error| CliError::usage(format!("{trust_path}: {error}")))?;
+    TrustStore::from_json(&trust_bytes)
+        .map_err(|error| CliError::usage(format!("{trust_path}: {error}")))
+}
+
+pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
+    let trust = load_trust(&args.trust)?;
     let mut policy = Policy::default();
     if !args.typ.is_empty() {
         policy = policy.with_accepted_typs(args.typ.clone());

@@ -111,7 +111,9 @@ fn paths(texts: &[String]) -> Result<Vec<ClaimPath>, CliError> {
 /// Runs a wallet command. Returns `None` if `command` is not one.
 pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<(), CliError>> {
     let result = match command {
-        Command::Demo(_) | Command::Verify(_) => return None,
+        Command::Demo(_) | Command::Verify(_) | Command::VerifyBatch(_) | Command::Serve(_) => {
+            return None
+        }
         Command::Init(args) => wallet_dir(wallet).and_then(|dir| {
             let passphrase = new_passphrase("AGENTID_PASSPHRASE", "New wallet passphrase: ")?;
             let wallet = Wallet::create(

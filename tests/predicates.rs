@@ -172,6 +172,12 @@ fn true_predicates_verify_as_statements_without_values() {
             "the value is not disclosed"
         );
         assert!(!verified.claims.contains_key(COMMITMENTS_CLAIM));
+        for committed in ["level", "limit", "score"] {
+            assert!(
+                !verified.claims.contains_key(committed),
+                "committed claims are concealed: {committed}"
+            );
+        }
         let text = serde_json::to_string(&verified).unwrap();
         assert!(
             !text.contains("2000-05-17") && !text.contains("11094"),
@@ -554,4 +560,22 @@ fn receive_refuses_an_opening_that_does_not_open_the_commitment() {
         last.contains("birthdate") && !last.contains("2000-05-17"),
         "{last}"
     );
+}
+
+#[test]
+fn a_claim_committed_twice_is_refused() {
+    let holder = holder();
+    let result = holder.issuer.issue(
+        &CredentialRequest {
+            vct: VCT.into(),
+            subject: holder.key.did().unwrap(),
+            holder_key: holder.key.public_key().clone(),
+            claims: json!({"level": 4}).as_object().cloned().unwrap(),
+            disclosable: vec![],
+            lifetime_secs: 3600,
+            committed: vec!["level".parse().unwrap(), "level".parse().unwrap()],
+        },
+        NOW,
+    );
+    assert!(matches!(result, Err(WalletError::InvalidRequest(_))));
 }

@@ -25,6 +25,10 @@ pub struct BatchItem<'a> {
 
 /// Most items one call verifies; larger inputs are refused item by item.
 pub const MAX_BATCH: usize = 65_536;
+/// Fewest items worth a thread of their own.
+const MIN_ITEMS_PER_THREAD: usize = 32;
+/// Groups smaller than this are not batched: their items are checked one by one.
+const MIN_GROUP: usize = 4;
 
 /// The state of one item between the phases.
 enum Slot {
@@ -65,7 +69,8 @@ impl Verifier {
                 })
                 .collect();
         }
-        let threads = threads.clamp(1, items.len().max(1));
+        // Below this many items per thread, spawning costs more than it saves.
+        let threads = threads.clamp(1, items.len().div_ceil(MIN_ITEMS_PER_THREAD).max(1));
         let chunk = items.len().div_ceil(threads).max(1);
         if threads <= 1 {
             return self.verify_chunk(items, now);
@@ -77,11 +82,18 @@ impl Verifier {
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|handle| {
+                .zip(items.chunks(chunk))
+                .flat_map(|(handle, part)| {
+                    // A panicking thread still yields one verdict per item of its
+                    // share, so verdicts never shift onto other items.
                     handle.join().unwrap_or_else(|_| {
-                        vec![Err(VerifyError::malformed(
-                            "internal error in a verification thread",
-                        ))]
+                        part.iter()
+                            .map(|_| {
+                                Err(VerifyError::malformed(
+                                    "internal error in a verification thread",
+                                ))
+                            })
+                            .collect()
                     })
                 })
                 .collect()
@@ -104,13 +116,21 @@ impl Verifier {
             )
             .collect();
 
-        // Items whose Ed25519 signatures all verified in a batch.
-        let pending: Vec<usize> = (0..slots.len())
-            .filter(|&i| matches!(slots[i], Slot::Pending(_)))
-            .collect();
+        // Each item's Ed25519 signatures as batch entries, hashed once; `None` when
+        // one cannot be an entry (it then fails on the single path).
+        let entries: Vec<Option<Vec<batch::Item>>> = slots.iter().map(ed25519_entries).collect();
+        let batchable: Vec<usize> = (0..slots.len()).filter(|&i| entries[i].is_some()).collect();
         let mut ed25519_valid = vec![false; slots.len()];
-        bisect(&pending, &mut ed25519_valid, &|indices| {
-            ed25519_batch(&slots, indices)
+        bisect(&batchable, &mut ed25519_valid, &|indices| {
+            let mut verifier = batch::Verifier::new();
+            for item in indices
+                .iter()
+                .filter_map(|&i| entries[i].as_ref())
+                .flatten()
+            {
+                verifier.queue(item.clone());
+            }
+            verifier.verify(OsRng).is_ok()
         });
 
         slots
@@ -126,20 +146,40 @@ impl Verifier {
     }
 }
 
-/// Marks `valid[i]` for every index in a passing group; a failing group is split in
-/// halves until the failing indices stand alone (and stay `false`).
+/// Marks `valid[i]` for every index in a group whose batch passes. A failing group
+/// is halved: a passing half is marked and the search goes on in the other; when
+/// both halves fail, failures are widespread and the items are left to the single
+/// path, which bounds the cost of an all-invalid batch to about twice the single
+/// path's signature work. Groups under [`MIN_GROUP`] are left to the single path.
 fn bisect(indices: &[usize], valid: &mut [bool], batch_ok: &dyn Fn(&[usize]) -> bool) {
-    if indices.is_empty() {
+    if indices.len() < MIN_GROUP {
         return;
     }
     if batch_ok(indices) {
-        for &index in indices {
-            valid[index] = true;
-        }
-    } else if indices.len() > 1 {
-        let (left, right) = indices.split_at(indices.len() / 2);
-        bisect(left, valid, batch_ok);
-        bisect(right, valid, batch_ok);
+        mark(indices, valid);
+    } else {
+        search_failed(indices, valid, batch_ok);
+    }
+}
+
+/// `indices` is known to fail as a whole.
+fn search_failed(indices: &[usize], valid: &mut [bool], batch_ok: &dyn Fn(&[usize]) -> bool) {
+    if indices.len() < 2 * MIN_GROUP {
+        return;
+    }
+    let (left, right) = indices.split_at(indices.len() / 2);
+    if batch_ok(left) {
+        mark(left, valid);
+        search_failed(right, valid, batch_ok);
+    } else if batch_ok(right) {
+        mark(right, valid);
+        search_failed(left, valid, batch_ok);
+    }
+}
+
+fn mark(indices: &[usize], valid: &mut [bool]) {
+    for &index in indices {
+        valid[index] = true;
     }
 }
 
@@ -153,7 +193,7 @@ pub fn verify_ed25519_batch(items: &[(&PublicKey, &[u8], &[u8])]) -> Vec<bool> {
     let candidates: Vec<usize> = (0..items.len())
         .filter(|&i| matches!(items[i].0, PublicKey::Ed25519(_)) && items[i].2.len() == 64)
         .collect();
-    bisect(&candidates, &mut valid, &|indices| {
+    let batch_ok = |indices: &[usize]| {
         let mut verifier = batch::Verifier::new();
         for &index in indices {
             let (PublicKey::Ed25519(key), message, signature) = items[index] else {
@@ -169,35 +209,38 @@ pub fn verify_ed25519_batch(items: &[(&PublicKey, &[u8], &[u8])]) -> Vec<bool> {
             ));
         }
         verifier.verify(OsRng).is_ok()
-    });
+    };
+    bisect(&candidates, &mut valid, &batch_ok);
+    // What bisection left to the single path is decided here by batches of one, so
+    // every verdict comes from the batch equation.
+    for &index in &candidates {
+        if !valid[index] {
+            valid[index] = batch_ok(&[index]);
+        }
+    }
     valid
 }
 
-/// True when every Ed25519 signature of the items at `indices` verifies, in one
-/// randomized batch (ZIP-215; signatures under the same key share one term).
-fn ed25519_batch(slots: &[Slot], indices: &[usize]) -> bool {
-    let mut verifier = batch::Verifier::new();
-    for &index in indices {
-        let Slot::Pending(checked) = &slots[index] else {
-            continue;
-        };
-        for signature in checked
-            .signatures
-            .iter()
-            .filter(|s| s.alg == Algorithm::EdDSA)
-        {
+/// The Ed25519 signatures of a pending item as batch entries (ZIP-215; entries under
+/// the same key share one term in the batch equation).
+fn ed25519_entries(slot: &Slot) -> Option<Vec<batch::Item>> {
+    let Slot::Pending(checked) = slot else {
+        return None;
+    };
+    checked
+        .signatures
+        .iter()
+        .filter(|signature| signature.alg == Algorithm::EdDSA)
+        .map(|signature| {
             let PublicKey::Ed25519(key) = &signature.key else {
-                return false;
+                return None;
             };
-            let Ok(sig) = ed25519_signature(&signature.signature) else {
-                return false;
-            };
-            verifier.queue((
+            let sig = ed25519_signature(&signature.signature).ok()?;
+            Some(batch::Item::from((
                 ed25519_zebra::VerificationKeyBytes::from(*key),
                 sig,
                 &signature.message,
-            ));
-        }
-    }
-    verifier.verify(OsRng).is_ok()
+            )))
+        })
+        .collect()
 }

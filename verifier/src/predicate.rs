@@ -187,9 +187,11 @@ impl Predicate {
         };
         let claim_name = |part: &str| -> Result<String, InvalidPredicate> {
             let part = part.trim();
-            part.parse::<crate::ClaimPath>()
+            // The canonical text form, so `a[07]` and `a[7]` name the same claim.
+            let path = part
+                .parse::<crate::ClaimPath>()
                 .map_err(|_| invalid("not a claim path"))?;
-            Ok(part.to_owned())
+            Ok(path.to_string())
         };
         if let Some(years) = text.trim().strip_prefix("age>=") {
             let years: u32 = years
@@ -475,14 +477,16 @@ impl Statements {
     /// The commitments each range proof is about, derived from the signed ones and
     /// the public bounds (lower bound first), padded with the identity to a power of two.
     pub fn derived_commitments(&self) -> Vec<CompressedRistretto> {
-        let base = generators().0.B;
+        // PedersenGens::default().B is the Ristretto basepoint: its precomputed table
+        // makes each bound times B a fixed-base multiplication.
+        let table = curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
         let mut derived = Vec::with_capacity(MAX_AGGREGATED);
         for (predicate, commitment) in &self.entries {
             if let Some(min) = predicate.min {
-                derived.push((commitment.point - signed_scalar(min) * base).compress());
+                derived.push((commitment.point - table * &signed_scalar(min)).compress());
             }
             if let Some(max) = predicate.max {
-                derived.push((signed_scalar(max) * base - commitment.point).compress());
+                derived.push((table * &signed_scalar(max) - commitment.point).compress());
             }
         }
         let padded = derived.len().next_power_of_two();
@@ -637,6 +641,15 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad} must be refused");
         }
+    }
+
+    #[test]
+    fn the_pedersen_base_is_the_ristretto_basepoint() {
+        // derived_commitments relies on it to use the precomputed table.
+        assert_eq!(
+            generators().0.B,
+            curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT
+        );
     }
 
     #[test]

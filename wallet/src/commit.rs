@@ -2,7 +2,8 @@
 //! the holder, and the holder's aggregated range proofs over them.
 
 use agentid_verifier::predicate::{
-    generators, signed_scalar, ClaimCommitment, Predicate, Statements, ValueEncoding, RANGE_BITS,
+    generators, signed_scalar, ClaimCommitment, Predicate, Statements, ValueEncoding,
+    MAX_AGGREGATED, RANGE_BITS,
 };
 use agentid_verifier::{b64url_encode, sha256_b64};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -115,8 +116,10 @@ pub(crate) fn prove(
     audience: &str,
     nonce: &str,
 ) -> Result<Vec<u8>, WalletError> {
-    let mut values: Zeroizing<Vec<u64>> = Zeroizing::new(Vec::new());
-    let mut blindings: Vec<Scalar> = Vec::new();
+    // Sized once, so no reallocation leaves copies of the secrets behind; both are
+    // zeroized on every exit.
+    let mut values: Zeroizing<Vec<u64>> = Zeroizing::new(Vec::with_capacity(MAX_AGGREGATED));
+    let mut blindings: Zeroizing<Vec<Scalar>> = Zeroizing::new(Vec::with_capacity(MAX_AGGREGATED));
     for (predicate, commitment) in statements.entries() {
         let opening = openings
             .iter()
@@ -155,7 +158,6 @@ pub(crate) fn prove(
         RANGE_BITS,
     )
     .map_err(|error| WalletError::request(format!("range proof failed: {error}")))?;
-    blindings.zeroize();
     if commitments != statements.derived_commitments() {
         return Err(WalletError::request(
             "range proof commitments differ from the verifier's",

@@ -14,8 +14,18 @@ use crate::keys::SigningKey;
 use crate::schema::SchemaRegistry;
 
 /// Claim names the issuer sets itself; a request may not supply them.
-const RESERVED_CLAIMS: [&str; 10] = [
-    "iss", "sub", "iat", "nbf", "exp", "jti", "vct", "cnf", "status", "_sd_alg",
+const RESERVED_CLAIMS: [&str; 11] = [
+    "iss",
+    "sub",
+    "iat",
+    "nbf",
+    "exp",
+    "jti",
+    "vct",
+    "cnf",
+    "status",
+    "_sd_alg",
+    COMMITMENTS_CLAIM,
 ];
 
 /// What to issue: a credential type, its claims, who holds it and for how long.
@@ -34,7 +44,8 @@ pub struct CredentialRequest {
     /// Seconds from issuance to expiry.
     pub lifetime_secs: u64,
     /// Integer or date claims to commit to (Pedersen), so the holder can prove
-    /// predicates about them without revealing them.
+    /// predicates about them without revealing them. They are made selectively
+    /// disclosable too, whether listed in `disclosable` or not.
     pub committed: Vec<ClaimPath>,
 }
 
@@ -167,6 +178,9 @@ impl Issuer {
         if !request.committed.is_empty() {
             let mut commitments = Map::new();
             for path in &request.committed {
+                if commitments.contains_key(&path.to_string()) {
+                    return Err(WalletError::request(format!("{path} is committed twice")));
+                }
                 let value = claim_at(&request.claims, path.segments())
                     .ok_or_else(|| WalletError::NoSuchClaim(path.to_string()))?;
                 let (encoding, number) = [ValueEncoding::Integer, ValueEncoding::Date]
@@ -183,11 +197,19 @@ impl Issuer {
             }
             registered.insert(COMMITMENTS_CLAIM.into(), Value::Object(commitments));
         }
+        // A committed claim is always concealed too: in clear, a proof about it
+        // would hide nothing.
+        let mut disclosable = request.disclosable.clone();
+        for path in &request.committed {
+            if !disclosable.iter().any(|listed| listed.matches(path)) {
+                disclosable.push(path.clone());
+            }
+        }
         let sd_jwt = self.issue_sd_jwt(
             SD_JWT_VC_TYP,
             registered,
             request.claims.clone(),
-            &request.disclosable,
+            &disclosable,
         )?;
         Ok(IssuedCredential {
             sd_jwt,
