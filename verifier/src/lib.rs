@@ -60,5 +60,6 @@ pub use status::{
 };
 pub use trust::{TrustStore, TrustedIssuer};
 pub use verify::{
-    KeyBinding, Policy, PresentationRequest, Verified, Verifier, KB_JWT_TYP, SD_JWT_VC_TYP,
+    KeyBinding, Policy, PresentationRequest, Verified, Verifier, KB_JWT_TYP, REGISTERED_CLAIMS,
+    SD_JWT_VC_TYP,
 };

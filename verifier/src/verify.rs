@@ -21,7 +21,7 @@ pub const KB_JWT_TYP: &str = "kb+jwt";
 
 /// Claims that the verifier reads itself and reports in their own fields of
 /// [`Verified`], not among [`Verified::claims`].
-const REGISTERED_CLAIMS: [&str; 10] = [
+pub const REGISTERED_CLAIMS: [&str; 10] = [
     "iss",
     "sub",
     "iat",

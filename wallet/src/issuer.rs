@@ -1,7 +1,9 @@
 //! The issuer role: minting SD-JWT VCs (RFC 9901, IETF SD-JWT VC draft).
 
 use agentid_verifier::predicate::{ValueEncoding, COMMITMENTS_CLAIM};
-use agentid_verifier::{b64url_encode, ClaimPath, PathSegment, PublicKey, SD_JWT_VC_TYP};
+use agentid_verifier::{
+    b64url_encode, ClaimPath, PathSegment, PublicKey, REGISTERED_CLAIMS, SD_JWT_VC_TYP,
+};
 use rand_core::{OsRng, RngCore};
 use serde_json::{Map, Value};
 
@@ -13,20 +15,10 @@ use crate::jws::{header, sign_compact};
 use crate::keys::SigningKey;
 use crate::schema::SchemaRegistry;
 
-/// Claim names the issuer sets itself; a request may not supply them.
-const RESERVED_CLAIMS: [&str; 11] = [
-    "iss",
-    "sub",
-    "iat",
-    "nbf",
-    "exp",
-    "jti",
-    "vct",
-    "cnf",
-    "status",
-    "_sd_alg",
-    COMMITMENTS_CLAIM,
-];
+/// Claim names the issuer sets itself: the verifier's registered claims, and `_sd_alg`.
+fn is_reserved(name: &str) -> bool {
+    name == "_sd_alg" || REGISTERED_CLAIMS.contains(&name)
+}
 
 /// What to issue: a credential type, its claims, who holds it and for how long.
 #[derive(Debug, Clone)]
@@ -146,10 +138,7 @@ impl Issuer {
         request: &CredentialRequest,
         now: u64,
     ) -> Result<IssuedCredential, WalletError> {
-        if let Some(reserved) = RESERVED_CLAIMS
-            .iter()
-            .find(|name| request.claims.contains_key(**name))
-        {
+        if let Some(reserved) = request.claims.keys().find(|name| is_reserved(name)) {
             return Err(WalletError::request(format!(
                 "claim {reserved:?} is set by the issuer"
             )));

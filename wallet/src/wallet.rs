@@ -7,7 +7,7 @@ use std::path::Path;
 use agentid_verifier::predicate::{read_commitments, Predicate, COMMITMENTS_CLAIM};
 use agentid_verifier::{
     b64url_encode, did_key, Algorithm, ClaimPath, Limits, Policy, PresentationRequest, TrustStore,
-    UnverifiedSdJwt, Verifier,
+    UnverifiedSdJwt, Verifier, REGISTERED_CLAIMS,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -475,9 +475,7 @@ impl Wallet {
         let parsed = UnverifiedSdJwt::parse(&record.sd_jwt, &Limits::default())?;
         let map = parsed.disclosure_map()?;
         let mut claims = map.claims;
-        for name in [
-            "iss", "sub", "iat", "nbf", "exp", "jti", "vct", "cnf", "status",
-        ] {
+        for name in REGISTERED_CLAIMS {
             claims.remove(name);
         }
         let mut disclosable: Vec<String> =
