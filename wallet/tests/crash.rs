@@ -97,7 +97,7 @@ fn acknowledged_credentials_survive_sigkill() {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         // Kill after a random delay, from a thread, while this one reads acknowledgements.
-        let delay = Duration::from_millis(200 + next_random(&mut seed) % 1000);
+        let delay = Duration::from_millis(150 + next_random(&mut seed) % 500);
         let pid = child.id();
         let killer = std::thread::spawn(move || {
             std::thread::sleep(delay);
