@@ -185,7 +185,8 @@ pub struct Verified {
     pub not_before: Option<u64>,
     /// `exp` of the credential.
     pub expires_at: Option<u64>,
-    /// The status reference (`status`), unchecked here, if present.
+    /// The status reference (`status`), if present; checked against the verifier's
+    /// status lists (see [`Verifier::with_status_lists`]).
     pub status: Option<Value>,
     /// The key binding, when a presentation was verified; `None` for an issued
     /// credential checked without one (holder binding not checked).
