@@ -1,0 +1,284 @@
+//! Token Status List on the verifier side (draft-ietf-oauth-status-list): tokens are
+//! checked before use, and credentials carrying a status reference are checked
+//! offline against them. The issuer side is built by hand here.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+
+use agentid_verifier::{
+    b64url_encode, sha256_b64, Algorithm, Policy, RejectionKind, SignatureRole, StatusLists,
+    TrustStore, Verifier, VerifyError,
+};
+use agentid_wallet::{cnf, did_key_url, SigningKey};
+use common::*;
+use flate2::write::ZlibEncoder;
+use flate2::Compression;
+use serde_json::{json, Value};
+
+const URI: &str = "https://issuer.example/status/1";
+const DAY: u64 = 24 * 3600;
+
+struct Issuer {
+    key: SigningKey,
+    did: String,
+    holder: SigningKey,
+}
+
+fn issuer() -> Issuer {
+    let key = SigningKey::generate(Algorithm::EdDSA);
+    let did = key.did().unwrap();
+    Issuer {
+        key,
+        did,
+        holder: SigningKey::generate(Algorithm::EdDSA),
+    }
+}
+
+fn zlib(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+impl Issuer {
+    fn trust(&self) -> TrustStore {
+        let mut trust = TrustStore::new();
+        trust.add_did(&self.did).unwrap();
+        trust
+    }
+
+    /// A status list token over `bytes` (1-bit entries unless `bits` says otherwise).
+    fn token(&self, payload_edit: impl FnOnce(&mut Value), bytes: &[u8]) -> String {
+        let mut payload = json!({
+            "iss": self.did, "sub": URI, "iat": NOW - 60, "exp": NOW + 3600, "ttl": 3600,
+            "status_list": {"bits": 1, "lst": b64url_encode(&zlib(bytes))}
+        });
+        payload_edit(&mut payload);
+        let header = json!({"alg": "EdDSA", "typ": "statuslist+jwt", "kid": did_key_url(self.key.public_key()).unwrap()});
+        sign_token(&self.key, &header, &payload)
+    }
+
+    /// A presentation of a credential whose status entry is `idx`.
+    fn presentation(&self, idx: u64) -> String {
+        let header = json!({"alg": "EdDSA", "typ": "dc+sd-jwt", "kid": did_key_url(self.key.public_key()).unwrap()});
+        let payload = json!({
+            "iss": self.did, "iat": NOW - 10, "exp": NOW + 600, "vct": "urn:agentid:vct:task:1",
+            "cnf": cnf(self.holder.public_key()), "status": {"status_list": {"idx": idx, "uri": URI}}
+        });
+        let without_kb = format!("{}~", sign_token(&self.key, &header, &payload));
+        let kb = sign_token(
+            &self.holder,
+            &json!({"alg": "EdDSA", "typ": "kb+jwt"}),
+            &json!({"iat": NOW, "aud": AUDIENCE, "nonce": NONCE, "sd_hash": sha256_b64(&without_kb)}),
+        );
+        format!("{without_kb}{kb}")
+    }
+
+    fn verifier(&self, lists: StatusLists, policy: Policy) -> Verifier {
+        Verifier::new(self.trust(), policy).with_status_lists(lists)
+    }
+}
+
+/// 2^20 one-bit entries, entry 5 revoked.
+fn million_entries() -> Vec<u8> {
+    let mut bytes = vec![0u8; (1 << 20) / 8];
+    bytes[0] = 1 << 5;
+    bytes
+}
+
+#[test]
+fn revoked_and_valid_entries_of_a_million_entry_list() {
+    let issuer = issuer();
+    let mut lists = StatusLists::new();
+    lists
+        .add_token(
+            &issuer.token(|_| {}, &million_entries()),
+            &issuer.trust(),
+            NOW,
+            DAY,
+        )
+        .unwrap();
+    assert_eq!(lists.get(URI).unwrap().len(), 1 << 20);
+    let verifier = issuer.verifier(lists, Policy::default());
+    assert!(verifier
+        .verify_presentation(&issuer.presentation(0), &request(), NOW)
+        .is_ok());
+    assert!(verifier
+        .verify_presentation(&issuer.presentation((1 << 20) - 1), &request(), NOW)
+        .is_ok());
+    let error = verifier
+        .verify_presentation(&issuer.presentation(5), &request(), NOW)
+        .unwrap_err();
+    assert!(matches!(error, VerifyError::Revoked(_)), "{error}");
+    assert_eq!(error.kind(), RejectionKind::Revoked);
+    assert!(matches!(
+        verifier.verify_presentation(&issuer.presentation(1 << 20), &request(), NOW),
+        Err(VerifyError::Malformed(_))
+    ));
+}
+
+#[test]
+fn suspended_is_not_valid() {
+    let issuer = issuer();
+    let mut lists = StatusLists::new();
+    // 2-bit entries: entry 1 = 0b10 (suspended).
+    let token = issuer.token(
+        |payload| payload["status_list"]["bits"] = json!(2),
+        &[0b0000_1000, 0],
+    );
+    lists.add_token(&token, &issuer.trust(), NOW, DAY).unwrap();
+    let verifier = issuer.verifier(lists, Policy::default());
+    assert!(verifier
+        .verify_presentation(&issuer.presentation(0), &request(), NOW)
+        .is_ok());
+    let error = verifier
+        .verify_presentation(&issuer.presentation(1), &request(), NOW)
+        .unwrap_err();
+    assert!(error.to_string().contains("Suspended"), "{error}");
+}
+
+#[test]
+fn unknown_status_fails_closed_unless_the_policy_accepts_it() {
+    let issuer = issuer();
+    let strict = issuer.verifier(StatusLists::new(), Policy::default());
+    let error = strict
+        .verify_presentation(&issuer.presentation(0), &request(), NOW)
+        .unwrap_err();
+    assert!(matches!(error, VerifyError::StatusUnknown(_)), "{error}");
+    let lenient = issuer.verifier(
+        StatusLists::new(),
+        Policy::default().with_unknown_status_accepted(true),
+    );
+    assert!(lenient
+        .verify_presentation(&issuer.presentation(0), &request(), NOW)
+        .is_ok());
+
+    // A list under the same URI signed by another trusted issuer does not count.
+    let other = self::issuer();
+    let mut trust = issuer.trust();
+    trust.add_did(&other.did).unwrap();
+    let mut lists = StatusLists::new();
+    lists
+        .add_token(&other.token(|_| {}, &[0u8; 16]), &trust, NOW, DAY)
+        .unwrap();
+    let verifier = Verifier::new(trust, Policy::default()).with_status_lists(lists);
+    assert!(matches!(
+        verifier.verify_presentation(&issuer.presentation(0), &request(), NOW),
+        Err(VerifyError::StatusUnknown(_))
+    ));
+}
+
+#[test]
+fn status_list_tokens_are_checked_before_use() {
+    let issuer = issuer();
+    let trust = issuer.trust();
+    let add = |token: &str| StatusLists::new().add_token(token, &trust, NOW, DAY);
+    assert!(add(&issuer.token(|_| {}, &[0; 16])).is_ok());
+
+    let stranger = self::issuer();
+    let forged = stranger.token(|payload| payload["iss"] = json!(issuer.did), &[0; 16]);
+    let error = add(&forged).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            VerifyError::KeyIdMismatch(_)
+                | VerifyError::InvalidSignature(SignatureRole::StatusList)
+        ),
+        "{error}"
+    );
+    // Without a kid, the signature check is what refuses it.
+    let forged = {
+        let payload = json!({"iss": issuer.did, "sub": URI, "iat": NOW, "status_list": {"bits": 1, "lst": b64url_encode(&zlib(&[0; 4]))}});
+        sign_token(
+            &stranger.key,
+            &json!({"alg": "EdDSA", "typ": "statuslist+jwt"}),
+            &payload,
+        )
+    };
+    assert_eq!(
+        add(&forged).unwrap_err(),
+        VerifyError::InvalidSignature(SignatureRole::StatusList)
+    );
+    assert!(matches!(
+        add(&stranger.token(|_| {}, &[0; 16])),
+        Err(VerifyError::UntrustedIssuer(_))
+    ));
+
+    assert!(matches!(
+        add(&issuer.token(|p| p["exp"] = json!(NOW - 1), &[0; 16])),
+        Err(VerifyError::StatusUnknown(_))
+    ));
+    assert!(matches!(
+        add(&issuer.token(|p| p["iat"] = json!(NOW - DAY - 1), &[0; 16])),
+        Err(VerifyError::StatusUnknown(_))
+    ));
+    assert!(matches!(
+        add(&issuer.token(|p| p["status_list"]["bits"] = json!(3), &[0; 16])),
+        Err(VerifyError::Malformed(_))
+    ));
+    assert!(matches!(
+        add(&issuer.token(|p| p["status_list"]["lst"] = json!("not zlib"), &[0; 16])),
+        Err(VerifyError::Malformed(_))
+    ));
+    assert!(matches!(
+        add(&issuer.token(
+            |p| p
+                .as_object_mut()
+                .unwrap()
+                .remove("sub")
+                .map(|_| ())
+                .unwrap(),
+            &[0; 16]
+        )),
+        Err(VerifyError::Malformed(_))
+    ));
+    let wrong_typ = {
+        let payload = json!({"iss": issuer.did, "sub": URI, "iat": NOW, "status_list": {"bits": 1, "lst": b64url_encode(&zlib(&[0; 4]))}});
+        sign_token(
+            &issuer.key,
+            &json!({"alg": "EdDSA", "typ": "JWT"}),
+            &payload,
+        )
+    };
+    assert!(matches!(
+        add(&wrong_typ),
+        Err(VerifyError::UnexpectedType { .. })
+    ));
+
+    // A "zip bomb": 17 MiB of zeros compresses to a few KiB; the bound stops it.
+    let bomb = issuer.token(|_| {}, &vec![0u8; 17 * 1024 * 1024]);
+    assert!(bomb.len() < 100 * 1024);
+    assert!(matches!(add(&bomb), Err(VerifyError::LimitExceeded(_))));
+}
+
+#[test]
+fn batch_and_single_agree_on_status() {
+    let issuer = issuer();
+    let mut lists = StatusLists::new();
+    lists
+        .add_token(
+            &issuer.token(|_| {}, &million_entries()),
+            &issuer.trust(),
+            NOW,
+            DAY,
+        )
+        .unwrap();
+    let verifier = issuer.verifier(lists, Policy::default());
+    let presentations: Vec<String> = (0..40).map(|idx| issuer.presentation(idx)).collect();
+    let request = request();
+    let items: Vec<_> = presentations
+        .iter()
+        .map(|presentation| agentid_verifier::BatchItem {
+            presentation,
+            request: &request,
+        })
+        .collect();
+    for (index, result) in verifier.verify_batch(&items, NOW).into_iter().enumerate() {
+        let single = verifier.verify_presentation(&presentations[index], &request, NOW);
+        assert_eq!(result.is_ok(), single.is_ok(), "item {index}");
+        assert_eq!(result.is_ok(), index != 5, "item {index}");
+    }
+}
