@@ -16,7 +16,7 @@ use crate::cli::{BatchMode, VerifyBatchArgs};
 use crate::error::CliError;
 use crate::io::{read_file_limited, BoundedReadError};
 use crate::timefmt::parse_time;
-use crate::verify_cmd::load_trust;
+use crate::verify_cmd::{load_status, load_trust};
 
 /// Files read and verified together: bounds memory to this many presentations.
 const CHUNK: usize = 1024;
@@ -59,7 +59,8 @@ pub(crate) fn run(args: &VerifyBatchArgs) -> Result<(), CliError> {
     };
     let policy = Policy::default();
     let max_bytes = policy.limits.max_presentation_bytes;
-    let verifier = Verifier::new(trust, policy);
+    let status = load_status(&args.status, &trust, &policy, now)?;
+    let verifier = Verifier::new(trust, policy).with_status_lists(status);
     let request = PresentationRequest::new(args.audience.clone(), args.nonce.clone());
     let files = list_files(&args.dir)?;
 

@@ -58,6 +58,27 @@ pub(crate) enum Command {
     /// Check or export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Revoke a credential this wallet issued, by its jti.
+    Revoke {
+        /// The credential's `jti`.
+        jti: String,
+    },
+    /// This wallet's status list.
+    #[command(subcommand)]
+    Status(StatusCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StatusCommand {
+    /// Write the signed status list token (statuslist+jwt) verifiers take with --status.
+    Publish {
+        /// Where to write it.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// How long verifiers may use it, e.g. 1h.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
 }
 
 /// Argon2id parameters for commands that seal something under a passphrase.
@@ -232,6 +253,11 @@ pub(crate) struct VerifyArgs {
     /// Trust file: {"issuers": [{"id": "did:key:…"}, {"id": "https://…", "jwk": {…}}]}.
     #[arg(long, value_name = "FILE")]
     pub(crate) trust: PathBuf,
+    /// A status list token (statuslist+jwt) from a trusted issuer, for revocation
+    /// checks (repeatable, one per list). Credentials that reference a list not
+    /// given here are refused: status unknown.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) status: Vec<PathBuf>,
     /// Verify as of this time (RFC 3339, or seconds since the Unix epoch) instead of now.
     #[arg(long, value_name = "TIME")]
     pub(crate) at: Option<String>,
@@ -257,6 +283,11 @@ pub(crate) struct VerifyBatchArgs {
     /// Trust file, as for `verify`.
     #[arg(long, value_name = "FILE")]
     pub(crate) trust: PathBuf,
+    /// A status list token (statuslist+jwt) from a trusted issuer, for revocation
+    /// checks (repeatable, one per list). Credentials that reference a list not
+    /// given here are refused: status unknown.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) status: Vec<PathBuf>,
     /// How to verify; both modes give the same verdicts.
     #[arg(long, value_enum, default_value = "batch")]
     pub(crate) mode: BatchMode,
@@ -295,6 +326,11 @@ pub(crate) struct ServeVerifierArgs {
     /// Trust file, as for `verify`.
     #[arg(long, value_name = "FILE")]
     pub(crate) trust: PathBuf,
+    /// A status list token (statuslist+jwt) from a trusted issuer, for revocation
+    /// checks (repeatable, one per list). Credentials that reference a list not
+    /// given here are refused: status unknown.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) status: Vec<PathBuf>,
     /// Largest request body accepted, in bytes (larger: 413).
     #[arg(long, value_name = "N", default_value_t = 1024 * 1024)]
     pub(crate) max_body_bytes: usize,

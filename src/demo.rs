@@ -1,7 +1,9 @@
 //! `agentid demo`: the whole scenario, told step by step.
 
 use agentid_verifier::predicate::Predicate;
-use agentid_verifier::{did_key, Algorithm, Policy, PresentationRequest, TrustStore, Verifier};
+use agentid_verifier::{
+    did_key, Algorithm, Policy, PresentationRequest, StatusLists, TrustStore, Verifier,
+};
 use agentid_wallet::{
     issuance_text, unix_now, CredentialRequest, KdfParams, Passphrase, Wallet, WalletError,
     PERSON_VCT, TASK_VCT,
@@ -105,8 +107,18 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
     trust
         .add_did(&issuer_did)
         .map_err(|error| CliError::failed(error.to_string()))?;
-    let verifier = Verifier::new(trust, Policy::default());
-    println!("4. The bank verifies offline, trusting only the issuer's DID:");
+    // The issuer publishes its status list token; the bank takes it as offline input.
+    let status_token = issuer.publish_status(now, 3600)?;
+    let verifier = Verifier::new(trust.clone(), Policy::default()).with_status_lists(status_lists(
+        &status_token,
+        &trust,
+        now,
+    )?);
+    println!(
+        "4. The bank verifies offline, trusting only the issuer's DID, with the issuer's status list token ({} bytes for {} entries):",
+        status_token.len(),
+        agentid_wallet::STATUS_LIST_ENTRIES
+    );
     let verified = verifier
         .verify_presentation(&presentation, &verifier_request, now)
         .map_err(|error| CliError::failed(format!("demo presentation rejected: {error}")))?;
@@ -153,6 +165,15 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         ),
     );
 
+    issuer.revoke(&credential.credential_id, now)?;
+    let revoked_lists = status_lists(&issuer.publish_status(now, 3600)?, &trust, now)?;
+    report(
+        "   used after the issuer revoked it (new status list token)",
+        Verifier::new(trust.clone(), Policy::default())
+            .with_status_lists(revoked_lists)
+            .verify_presentation(&presentation, &verifier_request, now),
+    );
+
     // 6. Proving a fact, not the data: Alice is over 18, her birthdate stays hers.
     let mut registry = create("civil-registry", Algorithm::EdDSA)?;
     let person = json!({"given_name": "Alice", "family_name": "Martin", "birthdate": "2001-04-09", "nationality": "FR"});
@@ -195,7 +216,9 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
     registry_trust
         .add_did(registry.did())
         .map_err(|error| CliError::failed(error.to_string()))?;
-    let registry_verifier = Verifier::new(registry_trust, Policy::default());
+    let registry_status = status_lists(&registry.publish_status(now, 3600)?, &registry_trust, now)?;
+    let registry_verifier =
+        Verifier::new(registry_trust, Policy::default()).with_status_lists(registry_status);
     let age_verified = registry_verifier
         .verify_presentation(&age_presentation, &age_request, now)
         .map_err(|error| CliError::failed(format!("demo age proof rejected: {error}")))?;
@@ -252,6 +275,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         write_file(&dir.join("presentation.sd-jwt"), presentation.as_bytes())?;
         let trust_file = json!({"issuers": [{"id": issuer_did}]});
         write_file(&dir.join("trust.json"), trust_file.to_string().as_bytes())?;
+        write_file(&dir.join("status.jwt"), status_token.as_bytes())?;
         let request_file =
             json!({"audience": verifier_request.audience, "nonce": verifier_request.nonce});
         write_file(
@@ -259,18 +283,28 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
             request_file.to_string().as_bytes(),
         )?;
         println!(
-            "\nWrote credential.sd-jwt, presentation.sd-jwt, trust.json and request.json to {}",
+            "\nWrote credential.sd-jwt, presentation.sd-jwt, trust.json, status.jwt (before the revocation) and request.json to {}",
             dir.display()
         );
         println!(
-            "Check them yourself (within 5 minutes, the key binding's freshness window):\n  agentid verify {} --audience {} --nonce {} --trust {}",
+            "Check them yourself (within 5 minutes, the key binding's freshness window):\n  agentid verify {} --audience {} --nonce {} --trust {} --status {}",
             dir.join("presentation.sd-jwt").display(),
             verifier_request.audience,
             verifier_request.nonce,
-            dir.join("trust.json").display()
+            dir.join("trust.json").display(),
+            dir.join("status.jwt").display()
         );
     }
     Ok(())
+}
+
+/// Checks one status list token into the lists a verifier takes.
+fn status_lists(token: &str, trust: &TrustStore, now: u64) -> Result<StatusLists, CliError> {
+    let mut lists = StatusLists::new();
+    lists
+        .add_token(token, trust, now, Policy::default().status_max_age_secs)
+        .map_err(|error| CliError::failed(format!("demo status list refused: {error}")))?;
+    Ok(lists)
 }
 
 impl From<WalletError> for CliError {

@@ -21,6 +21,7 @@ mod wallet_cmd;
 use cli::{Cli, Command, ServeCommand};
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Demo(args) => demo::run(args),
@@ -36,4 +37,23 @@ fn main() -> ExitCode {
             error.exit_code()
         }
     }
+}
+
+/// `agentid … | head` closes standard output early; the write then fails and Rust's
+/// print macros panic. Exit quietly as a Unix tool does on SIGPIPE (status 141)
+/// instead of printing a panic; every other panic keeps the default report.
+fn quiet_on_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
 }

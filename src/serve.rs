@@ -26,7 +26,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::ServeVerifierArgs;
 use crate::error::CliError;
-use crate::verify_cmd::{load_trust, rejection_json};
+use crate::verify_cmd::{load_status, load_trust, rejection_json};
 
 /// Most presentations one batch request may carry.
 pub(crate) const MAX_BATCH_ITEMS: usize = 1024;
@@ -97,7 +97,11 @@ type Shared = Arc<Verifier>;
 
 pub(crate) fn run(args: &ServeVerifierArgs) -> Result<(), CliError> {
     let trust = load_trust(&args.trust)?;
-    let verifier = Arc::new(Verifier::new(trust, Policy::default()));
+    // Status lists are read once, at start: restart (or roll) the service with fresh
+    // tokens before they expire.
+    let policy = Policy::default();
+    let status = load_status(&args.status, &trust, &policy, agentid_wallet::unix_now())?;
+    let verifier = Arc::new(Verifier::new(trust, policy).with_status_lists(status));
     init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

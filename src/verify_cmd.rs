@@ -1,9 +1,10 @@
 //! `agentid verify`: offline verification of one presentation or credential.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use agentid_verifier::{
-    did_key, Policy, PresentationRequest, TrustStore, Verified, Verifier, VerifyError,
+    did_key, Policy, PresentationRequest, StatusLists, TrustStore, Verified, Verifier, VerifyError,
+    MAX_STATUS_TOKEN_BYTES,
 };
 use serde_json::json;
 
@@ -24,6 +25,32 @@ pub(crate) fn load_trust(path: &Path) -> Result<TrustStore, CliError> {
         .map_err(|error| CliError::usage(format!("{trust_path}: {error}")))
 }
 
+/// Reads and checks status list tokens. A stale or expired token is skipped with a
+/// warning (credentials on that list are then of unknown status and refused); any
+/// other defect is a usage error.
+pub(crate) fn load_status(
+    paths: &[PathBuf],
+    trust: &TrustStore,
+    policy: &Policy,
+    now: u64,
+) -> Result<StatusLists, CliError> {
+    let mut lists = StatusLists::new();
+    for path in paths {
+        let name = path.display().to_string();
+        let bytes = read_bounded(&name, MAX_STATUS_TOKEN_BYTES).map_err(CliError::into_usage)?;
+        let token = std::str::from_utf8(&bytes)
+            .map_err(|_| CliError::usage(format!("{name}: not UTF-8 text")))?;
+        match lists.add_token(token, trust, now, policy.status_max_age_secs) {
+            Ok(()) => {}
+            Err(VerifyError::StatusUnknown(reason)) => {
+                eprintln!("warning: {name}: {reason}; ignored")
+            }
+            Err(error) => return Err(CliError::usage(format!("{name}: {error}"))),
+        }
+    }
+    Ok(lists)
+}
+
 pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let trust = load_trust(&args.trust)?;
     let mut policy = Policy::default();
@@ -35,7 +62,8 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
         None => agentid_wallet::unix_now(),
     };
     let max_bytes = policy.limits.max_presentation_bytes;
-    let verifier = Verifier::new(trust, policy);
+    let status = load_status(&args.status, &trust, &policy, now)?;
+    let verifier = Verifier::new(trust, policy).with_status_lists(status);
 
     let bytes = read_bounded(&args.input, max_bytes)?;
     let text = std::str::from_utf8(&bytes)

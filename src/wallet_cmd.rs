@@ -12,7 +12,9 @@ use agentid_wallet::{
 };
 use serde_json::Value;
 
-use crate::cli::{AlgArg, AuditCommand, Command, KdfArgs, KeyCommand, PassphraseCommand};
+use crate::cli::{
+    AlgArg, AuditCommand, Command, KdfArgs, KeyCommand, PassphraseCommand, StatusCommand,
+};
 use crate::error::CliError;
 use crate::io::read_bounded;
 use crate::timefmt::{relative, rfc3339};
@@ -280,6 +282,23 @@ pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<
             )
             .map_err(wallet_error)?;
             println!("restored {} into {}", wallet.did(), dir.display());
+            Ok(())
+        }),
+        Command::Revoke { jti } => wallet_dir(wallet).and_then(open).and_then(|mut wallet| {
+            wallet.revoke(jti, unix_now()).map_err(wallet_error)?;
+            println!("revoked {jti}: publish the status list (agentid status publish) for verifiers to see it");
+            Ok(())
+        }),
+        Command::Status(StatusCommand::Publish { out, ttl }) => wallet_dir(wallet).and_then(|dir| {
+            let ttl = humantime::parse_duration(ttl).map_err(|error| CliError::usage(format!("--ttl {ttl}: {error}")))?;
+            if ttl < Duration::from_secs(60) {
+                return Err(CliError::usage("--ttl must be at least 1m"));
+            }
+            let mut wallet = open(dir)?;
+            let token = wallet.publish_status(unix_now(), ttl.as_secs()).map_err(wallet_error)?;
+            std::fs::write(out, format!("{token}\n"))
+                .map_err(|error| CliError::failed(format!("cannot write {}: {error}", out.display())))?;
+            println!("wrote the status list token for {} to {}", wallet.status_list_uri().map_err(wallet_error)?, out.display());
             Ok(())
         }),
         Command::Audit(AuditCommand::Verify) => {

@@ -33,6 +33,7 @@ struct DemoFiles {
     presentation: String,
     credential: String,
     trust: String,
+    status: String,
     audience: String,
     nonce: String,
 }
@@ -54,6 +55,7 @@ fn demo_files() -> DemoFiles {
         presentation: path("presentation.sd-jwt"),
         credential: path("credential.sd-jwt"),
         trust: path("trust.json"),
+        status: path("status.jwt"),
         audience: request["audience"].as_str().expect("audience").to_owned(),
         nonce: request["nonce"].as_str().expect("nonce").to_owned(),
         _dir: dir,
@@ -76,7 +78,8 @@ fn demo_tells_the_story_and_rejects_the_attacks() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("utf-8");
     assert!(text.contains("VALID presentation"), "{text}");
-    assert_eq!(text.matches(": rejected (").count(), 5, "{text}");
+    assert_eq!(text.matches(": rejected (").count(), 6, "{text}");
+    assert!(text.contains("used after the issuer revoked it (new status list token): rejected (credential revoked"), "{text}");
     assert!(
         !text.contains("ACCEPTED") && !text.contains("unexpected"),
         "{text}"
@@ -115,6 +118,8 @@ fn verify_exit_status_is_0_valid_1_invalid_2_usage() {
         &files.nonce,
         "--trust",
         &files.trust,
+        "--status",
+        &files.status,
     ]);
     assert_eq!(
         valid.status.code(),
@@ -133,6 +138,8 @@ fn verify_exit_status_is_0_valid_1_invalid_2_usage() {
         "x",
         "--trust",
         &files.trust,
+        "--status",
+        &files.status,
     ]);
     assert_eq!(wrong_nonce.status.code(), Some(1));
     assert_eq!(
@@ -140,7 +147,14 @@ fn verify_exit_status_is_0_valid_1_invalid_2_usage() {
         "invalid: key binding nonce mismatch"
     );
 
-    let missing_file = agentid(&["verify", "/nonexistent/p", "--trust", &files.trust]);
+    let missing_file = agentid(&[
+        "verify",
+        "/nonexistent/p",
+        "--trust",
+        &files.trust,
+        "--status",
+        &files.status,
+    ]);
     assert_eq!(missing_file.status.code(), Some(2));
     assert!(stderr_line(&missing_file).starts_with("error: cannot read /nonexistent/p"));
 
@@ -151,6 +165,8 @@ fn verify_exit_status_is_0_valid_1_invalid_2_usage() {
         "x",
         "--trust",
         &files.trust,
+        "--status",
+        &files.status,
     ]);
     assert_eq!(nonce_without_audience.status.code(), Some(2));
 
@@ -170,6 +186,8 @@ fn verify_exit_status_is_0_valid_1_invalid_2_usage() {
         &files.credential,
         "--trust",
         &files.trust,
+        "--status",
+        &files.status,
         "--at",
         "tomorrow",
     ]);
@@ -179,7 +197,14 @@ fn verify_exit_status_is_0_valid_1_invalid_2_usage() {
 #[test]
 fn verify_without_a_request_checks_an_issued_credential_and_says_binding_was_not_checked() {
     let files = demo_files();
-    let out = agentid(&["verify", &files.credential, "--trust", &files.trust]);
+    let out = agentid(&[
+        "verify",
+        &files.credential,
+        "--trust",
+        &files.trust,
+        "--status",
+        &files.status,
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -193,6 +218,8 @@ fn verify_without_a_request_checks_an_issued_credential_and_says_binding_was_not
         &files.credential,
         "--trust",
         &files.trust,
+        "--status",
+        &files.status,
         "--json",
     ]);
     let verdict: Value = serde_json::from_slice(&json.stdout).expect("json");
@@ -200,7 +227,14 @@ fn verify_without_a_request_checks_an_issued_credential_and_says_binding_was_not
     assert_eq!(verdict["holder_binding_checked"], false);
 
     // A presentation given where an issued credential is expected.
-    let out = agentid(&["verify", &files.presentation, "--trust", &files.trust]);
+    let out = agentid(&[
+        "verify",
+        &files.presentation,
+        "--trust",
+        &files.trust,
+        "--status",
+        &files.status,
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -217,6 +251,8 @@ fn verify_reads_stdin_prints_json_and_honours_at() {
         &files.nonce,
         "--trust",
         &files.trust,
+        "--status",
+        &files.status,
         "--json",
     ];
     let out = agentid_stdin(&args, &presentation);
@@ -240,7 +276,18 @@ fn verify_reads_stdin_prints_json_and_honours_at() {
     let verdict: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(verdict["valid"], false);
     assert_eq!(verdict["kind"], "expired");
-    assert!(stderr_line(&out).starts_with("invalid: credential expired at"));
+    // An hour after expiry the status list token has expired too: a warning, then the verdict.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("warning: ") && lines[0].ends_with("has expired; ignored"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with("invalid: credential expired at"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -255,6 +302,8 @@ fn verify_refuses_oversized_and_binary_input_without_panicking() {
         "n",
         "--trust",
         &files.trust,
+        "--status",
+        &files.status,
     ];
     let huge = vec![b'A'; 200 * 1024];
     let out = agentid_stdin(&args, &huge);
@@ -264,4 +313,42 @@ fn verify_refuses_oversized_and_binary_input_without_panicking() {
     assert_eq!(out.status.code(), Some(1));
     stderr_line(&out);
     assert!(Path::new(&files.trust).exists());
+}
+
+#[test]
+fn verify_fails_closed_without_the_status_list_and_survives_a_closed_pipe() {
+    let files = demo_files();
+    let without_status = agentid(&[
+        "verify",
+        &files.presentation,
+        "--audience",
+        &files.audience,
+        "--nonce",
+        &files.nonce,
+        "--trust",
+        &files.trust,
+    ]);
+    assert_eq!(without_status.status.code(), Some(1));
+    assert!(stderr_line(&without_status)
+        .starts_with("invalid: status unknown: urn:agentid:status-list:"));
+
+    // Piped into a reader that closes at once: no panic, no backtrace.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentid"))
+        .args([
+            "verify",
+            &files.presentation,
+            "--audience",
+            &files.audience,
+            "--nonce",
+            &files.nonce,
+        ])
+        .args(["--trust", &files.trust, "--status", &files.status])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

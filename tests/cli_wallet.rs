@@ -141,6 +141,11 @@ fn issue_receive_list_show_present_verify_purge_audit() {
     std::fs::write(&presentation_file, &presentation).unwrap();
     let trust = home.path().join("trust.json");
     std::fs::write(&trust, json!({"issuers": [{"id": issuer_did}]}).to_string()).unwrap();
+    let status = home.path().join("status.jwt");
+    ok(agentid(
+        &issuer,
+        &["status", "publish", "--out", status.to_str().unwrap()],
+    ));
     let verdict: Value = serde_json::from_str(&ok(agentid(
         &agent,
         &[
@@ -152,6 +157,8 @@ fn issue_receive_list_show_present_verify_purge_audit() {
             "n-77",
             "--trust",
             trust.to_str().unwrap(),
+            "--status",
+            status.to_str().unwrap(),
             "--json",
         ],
     )))
@@ -163,6 +170,41 @@ fn issue_receive_list_show_present_verify_purge_audit() {
     assert!(verdict["verified"]["claims"]["task"]
         .get("purpose")
         .is_none());
+
+    // The issuer revokes it by jti; the next status list token says so.
+    let jti = verdict["verified"]["credential_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(agentid(&issuer, &["revoke", &jti]));
+    ok(agentid(
+        &issuer,
+        &[
+            "status",
+            "publish",
+            "--out",
+            status.to_str().unwrap(),
+            "--ttl",
+            "10m",
+        ],
+    ));
+    let revoked = agentid(
+        &agent,
+        &[
+            "verify",
+            presentation_file.to_str().unwrap(),
+            "--audience",
+            "https://bank.example",
+            "--nonce",
+            "n-77",
+            "--trust",
+            trust.to_str().unwrap(),
+            "--status",
+            status.to_str().unwrap(),
+        ],
+    );
+    assert!(failure(&revoked).starts_with("invalid: credential revoked: Invalid at index "));
+    assert!(failure(&agentid(&issuer, &["revoke", "urn:nope"])).contains("not found"));
 
     // Nothing has expired yet.
     assert_eq!(

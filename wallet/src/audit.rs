@@ -42,6 +42,10 @@ pub enum AuditAction {
     Export,
     /// The wallet was restored from a backup.
     Import,
+    /// An issued credential was revoked in the issuer's status list.
+    Revoke,
+    /// The issuer's status list token was published.
+    StatusPublish,
 }
 
 /// One audit entry.

@@ -138,6 +138,20 @@ impl Issuer {
         request: &CredentialRequest,
         now: u64,
     ) -> Result<IssuedCredential, WalletError> {
+        self.issue_with_status(request, None, now)
+    }
+
+    /// Like [`issue`](Self::issue), with a Token Status List reference
+    /// (`status: {status_list: {idx, uri}}`) so the credential can be revoked.
+    ///
+    /// # Errors
+    /// As [`issue`](Self::issue).
+    pub fn issue_with_status(
+        &self,
+        request: &CredentialRequest,
+        status: Option<(u64, &str)>,
+        now: u64,
+    ) -> Result<IssuedCredential, WalletError> {
         if let Some(reserved) = request.claims.keys().find(|name| is_reserved(name)) {
             return Err(WalletError::request(format!(
                 "claim {reserved:?} is set by the issuer"
@@ -163,6 +177,12 @@ impl Issuer {
         registered.insert("jti".into(), credential_id.clone().into());
         registered.insert("vct".into(), request.vct.clone().into());
         registered.insert("cnf".into(), cnf(&request.holder_key));
+        if let Some((idx, uri)) = status {
+            registered.insert(
+                "status".into(),
+                serde_json::json!({"status_list": {"idx": idx, "uri": uri}}),
+            );
+        }
         let mut openings = Vec::with_capacity(request.committed.len());
         if !request.committed.is_empty() {
             let mut commitments = Map::new();

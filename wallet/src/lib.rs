@@ -57,6 +57,7 @@ mod issuer;
 mod jws;
 mod keys;
 mod schema;
+mod status_list;
 pub mod store;
 mod wallet;
 
@@ -69,6 +70,7 @@ pub use holder::{present, present_with_predicates};
 pub use issuer::{cnf, CredentialRequest, IssuedCredential, Issuer};
 pub use keys::SigningKey;
 pub use schema::{SchemaRegistry, PERSON_VCT, TASK_VCT};
+pub use status_list::STATUS_LIST_ENTRIES;
 pub use store::{KdfParams, StoreError};
 pub use wallet::{CredentialDetails, CredentialSummary, Passphrase, PurgeReport, Wallet};
 

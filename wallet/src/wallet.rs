@@ -21,6 +21,7 @@ use crate::error::WalletError;
 use crate::holder::present_with_predicates;
 use crate::issuer::{CredentialRequest, IssuedCredential, Issuer};
 use crate::keys::SigningKey;
+use crate::status_list::{random_index, StatusListState};
 use crate::store::{Batch, KdfParams, Kind, RecordKey, Store, StoreError};
 
 /// Index names (their values are stored only as keyed tags).
@@ -32,6 +33,9 @@ const BY_EXPIRY_HOUR: &str = "expiry-hour";
 /// Meta records.
 const ROOT_KEY_ID: &[u8] = b"root-key";
 const PURGE_WATERMARK_ID: &[u8] = b"purge-watermark";
+const STATUS_LIST_ID: &[u8] = b"status-list";
+/// Index of issued credentials by status list entry (to allocate unused entries).
+const BY_STATUS_INDEX: &str = "status-index";
 
 /// A wallet passphrase. Zeroized on drop; `Debug` prints nothing of it.
 pub struct Passphrase(Zeroizing<String>);
@@ -92,6 +96,9 @@ struct IssuedRecord {
     subject: String,
     issued_at: u64,
     expires_at: u64,
+    /// The credential's entry in this wallet's status list.
+    #[serde(default)]
+    status_index: Option<u32>,
 }
 
 /// What `list` shows of a credential: no claim values.
@@ -270,25 +277,125 @@ impl Wallet {
         request: &CredentialRequest,
         now: u64,
     ) -> Result<IssuedCredential, WalletError> {
-        let issued = self.issuer()?.issue(request, now)?;
+        let state = self.status_list()?;
+        let index = self.free_status_index()?;
+        let issued =
+            self.issuer()?
+                .issue_with_status(request, Some((u64::from(index), &state.uri)), now)?;
         let record = IssuedRecord {
             jti: issued.credential_id.clone(),
             vct: request.vct.clone(),
             subject: request.subject.clone(),
             issued_at: now,
             expires_at: issued.expires_at,
+            status_index: Some(index),
         };
         let mut batch = Batch::default();
-        self.store.put(
+        let key = self.store.put(
             &mut batch,
             Kind::Issued,
             record.jti.as_bytes(),
             &encode(&record)?,
         );
+        self.store
+            .index(&mut batch, BY_STATUS_INDEX, &index.to_be_bytes(), &key);
+        self.store
+            .put(&mut batch, Kind::Meta, STATUS_LIST_ID, &encode(&state)?);
         let details = json!({"jti": record.jti, "vct": record.vct, "subject": record.subject, "expires_at": record.expires_at});
         audit::append(&self.store, &mut batch, now, AuditAction::Issue, details)?;
         self.store.commit(batch)?;
         Ok(issued)
+    }
+
+    /// This wallet's status list (created on first use; its URI names the wallet's DID).
+    fn status_list(&self) -> Result<StatusListState, WalletError> {
+        match self.store.get(Kind::Meta, STATUS_LIST_ID)? {
+            Some(body) => decode(&body),
+            None => {
+                let id = self
+                    .root_did
+                    .strip_prefix("did:key:")
+                    .unwrap_or(&self.root_did);
+                Ok(StatusListState::new(format!(
+                    "urn:agentid:status-list:{id}"
+                )))
+            }
+        }
+    }
+
+    /// The URI of this wallet's status list (the `sub` of its status list token).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn status_list_uri(&self) -> Result<String, WalletError> {
+        Ok(self.status_list()?.uri)
+    }
+
+    /// A random status list entry no issued credential uses yet.
+    fn free_status_index(&self) -> Result<u32, WalletError> {
+        for _ in 0..64 {
+            let index = random_index();
+            if self
+                .store
+                .lookup(BY_STATUS_INDEX, &index.to_be_bytes())?
+                .is_empty()
+            {
+                return Ok(index);
+            }
+        }
+        Err(WalletError::request("the status list is (nearly) full"))
+    }
+
+    /// Revokes a credential this wallet issued, by its `jti`: its status list entry
+    /// becomes INVALID in every token published from now on.
+    ///
+    /// # Errors
+    /// [`WalletError::NotFound`] for a `jti` this wallet did not issue.
+    pub fn revoke(&mut self, jti: &str, now: u64) -> Result<(), WalletError> {
+        let body = self
+            .store
+            .get(Kind::Issued, jti.as_bytes())?
+            .ok_or_else(|| WalletError::NotFound(format!("issued credential {jti}")))?;
+        let record: IssuedRecord = decode(&body)?;
+        let index = record.status_index.ok_or_else(|| {
+            WalletError::request(format!("{jti} was issued without a status entry"))
+        })?;
+        let mut state = self.status_list()?;
+        state.revoke(index);
+        let mut batch = Batch::default();
+        self.store
+            .put(&mut batch, Kind::Meta, STATUS_LIST_ID, &encode(&state)?);
+        audit::append(
+            &self.store,
+            &mut batch,
+            now,
+            AuditAction::Revoke,
+            json!({"jti": jti}),
+        )?;
+        self.store.commit(batch)?;
+        Ok(())
+    }
+
+    /// The signed status list token of this wallet's list, valid for `ttl_secs`.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn publish_status(&mut self, now: u64, ttl_secs: u64) -> Result<String, WalletError> {
+        let state = self.status_list()?;
+        let key = self.signing_key(&self.root_did)?;
+        let kid = crate::did::did_key_url(key.public_key())?;
+        let token = state.token(&self.root_did, &kid, &key, now, ttl_secs)?;
+        let mut batch = Batch::default();
+        let details = json!({"uri": state.uri, "revoked": state.revoked.len(), "ttl": ttl_secs});
+        audit::append(
+            &self.store,
+            &mut batch,
+            now,
+            AuditAction::StatusPublish,
+            details,
+        )?;
+        self.store.commit(batch)?;
+        Ok(token)
     }
 
     /// Verifies an issued credential and stores it.
@@ -361,8 +468,9 @@ impl Wallet {
             Some(trust) => trust.clone(),
             None => self_certifying_trust(credential)?,
         };
-        let verified =
-            Verifier::new(trust, Policy::default()).verify_credential(credential, now)?;
+        // A holder has no status list to check against offline; verifiers check it.
+        let policy = Policy::default().with_unknown_status_accepted(true);
+        let verified = Verifier::new(trust, policy).verify_credential(credential, now)?;
         let holder = verified
             .holder_key
             .as_ref()

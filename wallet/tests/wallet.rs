@@ -322,10 +322,39 @@ fn present_from_the_store_verifies_and_is_audited() {
 
     let mut trust = TrustStore::new();
     trust.add_did(issuer.did()).unwrap();
-    let verified = Verifier::new(trust, Policy::default())
+    let lists_at = |token: &str| {
+        let mut lists = agentid_verifier::StatusLists::new();
+        lists.add_token(token, &trust, NOW + 5, 3600).unwrap();
+        lists
+    };
+    let status = lists_at(&issuer.publish_status(NOW, 3600).unwrap());
+    let verified = Verifier::new(trust.clone(), Policy::default())
+        .with_status_lists(status)
         .verify_presentation(&presentation, &request, NOW + 5)
         .unwrap();
     assert_eq!(verified.claims["constraints"]["max_amount"], 50);
+    // Without the issuer's status list the verifier fails closed; after a
+    // revocation the new list rejects the same presentation.
+    assert!(matches!(
+        Verifier::new(trust.clone(), Policy::default()).verify_presentation(
+            &presentation,
+            &request,
+            NOW + 5
+        ),
+        Err(agentid_verifier::VerifyError::StatusUnknown(_))
+    ));
+    issuer.revoke(&issued.credential_id, NOW + 1).unwrap();
+    let revoked = lists_at(&issuer.publish_status(NOW + 2, 3600).unwrap());
+    assert!(matches!(
+        Verifier::new(trust.clone(), Policy::default())
+            .with_status_lists(revoked)
+            .verify_presentation(&presentation, &request, NOW + 5),
+        Err(agentid_verifier::VerifyError::Revoked(_))
+    ));
+    assert!(matches!(
+        issuer.revoke("urn:unknown", NOW),
+        Err(WalletError::NotFound(_))
+    ));
     assert!(verified.claims["task"].get("purpose").is_none());
 
     let last = wallet.audit_entries().unwrap().pop().unwrap();
