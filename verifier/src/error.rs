@@ -16,6 +16,8 @@ pub enum SignatureRole {
     KeyBinding,
     /// The issuer's signature over a status list token.
     StatusList,
+    /// A delegating agent's signature over a delegation hop.
+    Delegation,
 }
 
 impl std::fmt::Display for SignatureRole {
@@ -24,6 +26,7 @@ impl std::fmt::Display for SignatureRole {
             SignatureRole::Issuer => "issuer",
             SignatureRole::KeyBinding => "key-binding",
             SignatureRole::StatusList => "status list",
+            SignatureRole::Delegation => "delegation",
         })
     }
 }
@@ -150,6 +153,12 @@ pub enum VerifyError {
     /// The credential references a status list the verifier has no fresh copy of.
     #[error("status unknown: {0}")]
     StatusUnknown(String),
+    /// A delegation hop grants more than its parent (the field is named).
+    #[error("delegation widens its parent's rights: {0}")]
+    DelegationWidened(String),
+    /// A delegation chain hands rights back to a key already in it.
+    #[error("delegation chain contains a cycle")]
+    DelegationCycle,
     /// The KB-JWT's `iat` is too old or in the future.
     #[error("key binding issued at {iat} is outside the accepted window")]
     StaleKeyBinding {
@@ -166,7 +175,9 @@ impl VerifyError {
             VerifyError::AlgorithmNotAllowed(_)
             | VerifyError::UnexpectedType { .. }
             | VerifyError::InvalidDisclosure(_)
-            | VerifyError::InvalidPredicate(_) => RejectionKind::Policy,
+            | VerifyError::InvalidPredicate(_)
+            | VerifyError::DelegationWidened(_)
+            | VerifyError::DelegationCycle => RejectionKind::Policy,
             VerifyError::InvalidPredicateProof => RejectionKind::InvalidProof,
             VerifyError::Revoked(_) | VerifyError::StatusUnknown(_) => RejectionKind::Revoked,
             VerifyError::UntrustedIssuer(_) | VerifyError::KeyIdMismatch(_) => {

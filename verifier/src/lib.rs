@@ -32,6 +32,7 @@
 
 mod alg;
 mod batch;
+pub mod delegation;
 pub mod did_key;
 mod encoding;
 mod error;

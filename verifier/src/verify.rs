@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::alg::Algorithm;
+use crate::delegation::Chain;
 use crate::error::{SignatureRole, VerifyError};
 use crate::jws::{numeric_date, string_claim, CompactJws};
 use crate::key::PublicKey;
@@ -193,6 +194,10 @@ pub struct Verified {
     pub key_binding: Option<KeyBinding>,
     /// Statements proven in zero knowledge about committed claims (never values).
     pub predicates: Vec<ProvenPredicate>,
+    /// The delegation chain, when the presentation was made by a delegate: root
+    /// rights, each delegation, the effective rights and the requested action.
+    /// `holder_key` and `key_binding` are then the presenting delegate's.
+    pub chain: Option<Chain>,
 }
 
 /// A signature the pipeline has yet to check, kept separate so that a batch can
@@ -260,7 +265,7 @@ impl Checked {
 pub struct Verifier {
     trust: TrustStore,
     policy: Policy,
-    status: StatusLists,
+    pub(crate) status: StatusLists,
 }
 
 impl Verifier {
@@ -322,6 +327,9 @@ impl Verifier {
         request: Option<&PresentationRequest>,
         now: u64,
     ) -> Result<Checked, VerifyError> {
+        if input.contains("~~") {
+            return self.check_chain(input, request, now);
+        }
         let policy = &self.policy;
         let depth = policy.limits.max_json_depth;
         let parts = SdJwtParts::parse(input, &policy.limits)?;
@@ -421,6 +429,7 @@ impl Verifier {
             status,
             key_binding,
             predicates: Vec::new(),
+            chain: None,
         };
         Ok(Checked {
             verified,

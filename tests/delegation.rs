@@ -1,0 +1,497 @@
+//! Delegation chains, checked offline hop by hop: human → agent → sub-agent in the
+//! Delegate SD-JWT format AP2 v0.2 uses (root SD-JWT ~~ KB-SD-JWT+KB ~~ terminal
+//! KB-SD-JWT), and every way a forged hop can try to widen its rights.
+//!
+//! The wallet cannot create delegations yet, so the hops are built here by hand,
+//! exactly as the wire format says (see docs/notes-delegation.md).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use agentid_verifier::{
+    sha256_b64, Algorithm, BatchItem, Policy, PresentationRequest, SignatureRole, TrustStore,
+    Verifier, VerifyError,
+};
+use agentid_wallet::{cnf, CredentialRequest, Issuer, SigningKey, TASK_VCT};
+use common::{disclosure, sign_token, AUDIENCE, NONCE, NOW};
+use serde_json::{json, Value};
+
+struct Parties {
+    issuer: Issuer,
+    agent: SigningKey,
+    sub_agent: SigningKey,
+    root: String,
+}
+
+fn parties(alg: Algorithm) -> Parties {
+    let issuer = Issuer::from_did_key(SigningKey::generate(Algorithm::ES256)).unwrap();
+    let agent = SigningKey::generate(alg);
+    let sub_agent = SigningKey::generate(alg);
+    let claims = json!({
+        "task": {"id": "T-9", "purpose": "handle refunds for order 1234"},
+        "scope": ["refunds:*", "orders:read"],
+        "resources": ["https://shop.example/orders/"],
+        "constraints": {"max_amount": 100, "currency": "EUR"},
+        "max_delegation_depth": 2,
+        "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    });
+    let root = issuer
+        .issue(
+            &CredentialRequest {
+                vct: TASK_VCT.into(),
+                subject: agent.did().unwrap(),
+                holder_key: agent.public_key().clone(),
+                claims: claims.as_object().cloned().unwrap(),
+                disclosable: vec!["task.purpose".parse().unwrap()],
+                lifetime_secs: 3600,
+                committed: vec![],
+            },
+            NOW,
+        )
+        .unwrap()
+        .sd_jwt;
+    Parties {
+        issuer,
+        agent,
+        sub_agent,
+        root,
+    }
+}
+
+/// One hop: `JWT~<delegate_payload disclosure>~`, bound to `previous` by sd_hash.
+fn hop(
+    signer: &SigningKey,
+    typ: &str,
+    previous: &str,
+    object: Value,
+    aud: &str,
+    nonce: &str,
+) -> String {
+    let disclosed = disclosure(&json!(["hop-salt", object]));
+    let payload = json!({
+        "delegate_payload": [{"...": sha256_b64(&disclosed)}],
+        "iat": NOW, "aud": aud, "nonce": nonce,
+        "sd_hash": sha256_b64(previous), "_sd_alg": "sha-256"
+    });
+    let header = json!({"alg": signer.algorithm().as_str(), "typ": typ});
+    format!("{}~{disclosed}~", sign_token(signer, &header, &payload))
+}
+
+/// Joins segments (each ending in '~') the way the format does.
+fn join(segments: &[String]) -> String {
+    let last = segments.len() - 1;
+    segments
+        .iter()
+        .enumerate()
+        .map(|(index, segment)| {
+            if index < last {
+                segment[..segment.len() - 1].to_owned()
+            } else {
+                segment.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("~~")
+}
+
+fn delegation_to(parties: &Parties, rights: Value) -> Value {
+    let mut object = rights;
+    object["vct"] = json!("urn:agentid:vct:delegation:1");
+    object["cnf"] = cnf(parties.sub_agent.public_key());
+    if object.get("exp").is_none() {
+        object["exp"] = json!(NOW + 1800);
+    }
+    object
+}
+
+fn action() -> Value {
+    json!({"vct": "urn:agentid:vct:action:1", "scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": 40})
+}
+
+/// root ~~ agent delegates `rights` to the sub-agent ~~ sub-agent's terminal hop.
+fn chain(parties: &Parties, rights: Value) -> String {
+    let delegation = hop(
+        &parties.agent,
+        "kb+sd-jwt+kb",
+        &parties.root,
+        delegation_to(parties, rights),
+        &parties.sub_agent.did().unwrap(),
+        "delegation-nonce",
+    );
+    let terminal = hop(
+        &parties.sub_agent,
+        "kb+sd-jwt",
+        &delegation,
+        action(),
+        AUDIENCE,
+        NONCE,
+    );
+    join(&[parties.root.clone(), delegation, terminal])
+}
+
+fn narrow() -> Value {
+    json!({"scope": ["refunds:write"], "resources": ["https://shop.example/orders/1234"], "constraints": {"max_amount": 50}})
+}
+
+fn verifier(parties: &Parties) -> Verifier {
+    let mut trust = TrustStore::new();
+    trust.add_did(parties.issuer.id()).unwrap();
+    Verifier::new(trust, Policy::default().with_unknown_status_accepted(true))
+}
+
+fn request() -> PresentationRequest {
+    PresentationRequest::new(AUDIENCE, NONCE)
+}
+
+#[test]
+fn an_ap2_shaped_es256_chain_verifies_hop_by_hop() {
+    let parties = parties(Algorithm::ES256);
+    let presentation = chain(&parties, narrow());
+    assert_eq!(presentation.matches("~~").count(), 2);
+    assert!(presentation.ends_with('~'));
+    let verified = verifier(&parties)
+        .verify_presentation(&presentation, &request(), NOW)
+        .unwrap();
+    let chain = verified.chain.as_ref().expect("a chain");
+    assert_eq!(verified.issuer, parties.issuer.id());
+    assert_eq!(chain.delegations.len(), 1);
+    assert_eq!(
+        chain.delegations[0].delegate,
+        parties.sub_agent.did().unwrap()
+    );
+    assert_eq!(chain.root_rights.scope, ["refunds:*", "orders:read"]);
+    assert_eq!(chain.effective_rights.scope, ["refunds:write"]);
+    assert_eq!(chain.effective_rights.constraints["max_amount"], 50);
+    assert_eq!(
+        chain.effective_rights.constraints["currency"], "EUR",
+        "inherited"
+    );
+    assert_eq!(chain.effective_rights.max_depth, 1);
+    assert_eq!(chain.action["amount"], 40);
+    assert_eq!(
+        verified.holder_key.as_ref(),
+        Some(parties.sub_agent.public_key())
+    );
+    assert_eq!(verified.key_binding.as_ref().unwrap().nonce, NONCE);
+}
+
+#[test]
+fn eddsa_chains_verify_too_and_the_batch_path_agrees() {
+    let parties = parties(Algorithm::EdDSA);
+    let good = chain(&parties, narrow());
+    let widened = chain(&parties, json!({"scope": ["admin:*"]}));
+    let verifier = verifier(&parties);
+    let request = request();
+    let items = [
+        BatchItem {
+            presentation: &good,
+            request: &request,
+        },
+        BatchItem {
+            presentation: &widened,
+            request: &request,
+        },
+    ];
+    let results = verifier.verify_batch(&items, NOW);
+    assert!(results[0].is_ok());
+    assert_eq!(
+        results[1].as_ref().unwrap_err(),
+        &verifier
+            .verify_presentation(&widened, &request, NOW)
+            .unwrap_err()
+    );
+}
+
+#[test]
+fn every_kind_of_widening_is_rejected() {
+    let parties = parties(Algorithm::ES256);
+    let verifier = verifier(&parties);
+    for (rights, field) in [
+        (json!({"scope": ["refunds:write", "admin:delete"]}), "scope"),
+        (json!({"scope": ["orders:*"]}), "scope"),
+        (
+            json!({"resources": ["https://shop.example/customers/"]}),
+            "resources",
+        ),
+        (
+            json!({"constraints": {"max_amount": 101}}),
+            "constraints.max_amount",
+        ),
+        (
+            json!({"constraints": {"currency": "USD"}}),
+            "constraints.currency",
+        ),
+        (json!({"exp": NOW + 7200}), "expiry"),
+        (json!({"max_delegation_depth": 2}), "depth"),
+    ] {
+        let error = verifier
+            .verify_presentation(&chain(&parties, rights.clone()), &request(), NOW)
+            .unwrap_err();
+        match &error {
+            VerifyError::DelegationWidened(named) => {
+                assert!(named.starts_with(field), "{rights}: {error}")
+            }
+            other => panic!("{rights}: {other}"),
+        }
+    }
+}
+
+#[test]
+fn depth_is_enforced_over_several_hops() {
+    let parties = parties(Algorithm::EdDSA);
+    let third = SigningKey::generate(Algorithm::EdDSA);
+    // root (depth 2) → agent → sub-agent (depth 0 given) → third: refused.
+    let first = hop(
+        &parties.agent,
+        "kb+sd-jwt+kb",
+        &parties.root,
+        delegation_to(&parties, json!({"max_delegation_depth": 0})),
+        "x",
+        "n1",
+    );
+    let mut onward = json!({"vct": "urn:agentid:vct:delegation:1", "exp": NOW + 600});
+    onward["cnf"] = cnf(third.public_key());
+    let second = hop(
+        &parties.sub_agent,
+        "kb+sd-jwt+kb",
+        &first,
+        onward,
+        "y",
+        "n2",
+    );
+    let terminal = hop(&third, "kb+sd-jwt", &second, action(), AUDIENCE, NONCE);
+    let error = verifier(&parties)
+        .verify_presentation(
+            &join(&[parties.root.clone(), first, second, terminal]),
+            &request(),
+            NOW,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&error, VerifyError::DelegationWidened(field) if field.starts_with("depth")),
+        "{error}"
+    );
+}
+
+#[test]
+fn wrong_signer_untrusted_root_cycle_and_bad_binding_are_each_rejected() {
+    let parties = parties(Algorithm::EdDSA);
+    let verifier = verifier(&parties);
+
+    // The sub-agent signs the delegation to itself: not the agent's key.
+    let forged = hop(
+        &parties.sub_agent,
+        "kb+sd-jwt+kb",
+        &parties.root,
+        delegation_to(&parties, narrow()),
+        "x",
+        "n",
+    );
+    let terminal = hop(
+        &parties.sub_agent,
+        "kb+sd-jwt",
+        &forged,
+        action(),
+        AUDIENCE,
+        NONCE,
+    );
+    assert_eq!(
+        verifier
+            .verify_presentation(
+                &join(&[parties.root.clone(), forged, terminal]),
+                &request(),
+                NOW
+            )
+            .unwrap_err(),
+        VerifyError::InvalidSignature(SignatureRole::Delegation)
+    );
+
+    // A verifier that does not trust the root issuer.
+    let stranger = Verifier::new(TrustStore::new(), Policy::default());
+    assert!(matches!(
+        stranger.verify_presentation(&chain(&parties, narrow()), &request(), NOW),
+        Err(VerifyError::UntrustedIssuer(_))
+    ));
+
+    // The agent delegates back to itself: a cycle.
+    let mut to_self = narrow();
+    to_self["vct"] = json!("urn:agentid:vct:delegation:1");
+    to_self["exp"] = json!(NOW + 600);
+    to_self["cnf"] = cnf(parties.agent.public_key());
+    let looped = hop(
+        &parties.agent,
+        "kb+sd-jwt+kb",
+        &parties.root,
+        to_self,
+        "x",
+        "n",
+    );
+    let terminal = hop(
+        &parties.agent,
+        "kb+sd-jwt",
+        &looped,
+        action(),
+        AUDIENCE,
+        NONCE,
+    );
+    assert_eq!(
+        verifier
+            .verify_presentation(
+                &join(&[parties.root.clone(), looped, terminal]),
+                &request(),
+                NOW
+            )
+            .unwrap_err(),
+        VerifyError::DelegationCycle
+    );
+
+    // A hop bound to another root (sd_hash over a different segment).
+    let other = self::parties(Algorithm::EdDSA);
+    let delegation = hop(
+        &parties.agent,
+        "kb+sd-jwt+kb",
+        &other.root,
+        delegation_to(&parties, narrow()),
+        "x",
+        "n",
+    );
+    let terminal = hop(
+        &parties.sub_agent,
+        "kb+sd-jwt",
+        &delegation,
+        action(),
+        AUDIENCE,
+        NONCE,
+    );
+    assert_eq!(
+        verifier
+            .verify_presentation(
+                &join(&[parties.root.clone(), delegation, terminal]),
+                &request(),
+                NOW
+            )
+            .unwrap_err(),
+        VerifyError::SdHashMismatch
+    );
+}
+
+#[test]
+fn the_terminal_hop_answers_this_verifier_only() {
+    let parties = parties(Algorithm::EdDSA);
+    let verifier = verifier(&parties);
+    let presentation = chain(&parties, narrow());
+    assert_eq!(
+        verifier
+            .verify_presentation(
+                &presentation,
+                &PresentationRequest::new("https://other.example", NONCE),
+                NOW
+            )
+            .unwrap_err(),
+        VerifyError::AudienceMismatch
+    );
+    assert_eq!(
+        verifier
+            .verify_presentation(
+                &presentation,
+                &PresentationRequest::new(AUDIENCE, "replayed"),
+                NOW
+            )
+            .unwrap_err(),
+        VerifyError::NonceMismatch
+    );
+    // A chain that ends with a delegation (no terminal hop) presents nothing.
+    let delegation = hop(
+        &parties.agent,
+        "kb+sd-jwt+kb",
+        &parties.root,
+        delegation_to(&parties, narrow()),
+        "x",
+        "n",
+    );
+    assert!(matches!(
+        verifier.verify_presentation(&join(&[parties.root.clone(), delegation]), &request(), NOW),
+        Err(VerifyError::UnexpectedType { .. })
+    ));
+    // A credential without max_delegation_depth cannot be delegated at all.
+    let plain = common::fixture(Algorithm::EdDSA);
+    let delegation = hop(
+        &plain.agent,
+        "kb+sd-jwt+kb",
+        &plain.credential,
+        json!({"vct": "d", "exp": NOW + 60, "cnf": cnf(parties.sub_agent.public_key())}),
+        "x",
+        "n",
+    );
+    let terminal = hop(
+        &parties.sub_agent,
+        "kb+sd-jwt",
+        &delegation,
+        action(),
+        AUDIENCE,
+        NONCE,
+    );
+    let error = plain
+        .verifier
+        .verify_presentation(
+            &join(&[plain.credential.clone(), delegation, terminal]),
+            &request(),
+            NOW,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&error, VerifyError::DelegationWidened(field) if field.starts_with("depth")),
+        "{error}"
+    );
+}
+
+#[test]
+fn revoking_the_root_cuts_off_every_descendant() {
+    use agentid_wallet::{KdfParams, Passphrase, Wallet};
+    let dir = tempfile::tempdir().unwrap();
+    let mut issuer = Wallet::create(
+        &dir.path().join("issuer"),
+        &Passphrase::new("passphrase"),
+        &KdfParams::MINIMUM,
+        Algorithm::EdDSA,
+        NOW,
+    )
+    .unwrap();
+    let mut parties = parties(Algorithm::EdDSA);
+    let claims = json!({
+        "task": {"id": "T-9", "purpose": "refunds"}, "scope": ["refunds:*"], "max_delegation_depth": 1,
+        "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    });
+    let issued = issuer
+        .issue(
+            &CredentialRequest {
+                vct: TASK_VCT.into(),
+                subject: parties.agent.did().unwrap(),
+                holder_key: parties.agent.public_key().clone(),
+                claims: claims.as_object().cloned().unwrap(),
+                disclosable: vec![],
+                lifetime_secs: 3600,
+                committed: vec![],
+            },
+            NOW,
+        )
+        .unwrap();
+    parties.root = issued.sd_jwt.clone();
+    let presentation = chain(&parties, json!({"scope": ["refunds:write"]}));
+    let mut trust = TrustStore::new();
+    trust.add_did(issuer.did()).unwrap();
+    let verify_with = |token: &str| {
+        let mut lists = agentid_verifier::StatusLists::new();
+        lists.add_token(token, &trust, NOW, 3600).unwrap();
+        Verifier::new(trust.clone(), Policy::default())
+            .with_status_lists(lists)
+            .verify_presentation(&presentation, &request(), NOW)
+    };
+    assert!(verify_with(&issuer.publish_status(NOW, 3600).unwrap()).is_ok());
+    issuer.revoke(&issued.credential_id, NOW).unwrap();
+    assert!(matches!(
+        verify_with(&issuer.publish_status(NOW, 3600).unwrap()),
+        Err(VerifyError::Revoked(_))
+    ));
+}
