@@ -58,6 +58,9 @@ pub(crate) enum Command {
     /// Check or export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Delegate a narrower part of a held credential to a sub-agent's key; print the
+    /// delegation for the sub-agent to `receive`.
+    Delegate(DelegateArgs),
     /// Revoke a credential this wallet issued, by its jti.
     Revoke {
         /// The credential's `jti`.
@@ -66,6 +69,31 @@ pub(crate) enum Command {
     /// This wallet's status list.
     #[command(subcommand)]
     Status(StatusCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DelegateArgs {
+    /// The held credential (or delegation) to delegate from.
+    #[arg(long)]
+    pub(crate) credential: String,
+    /// The sub-agent's did:key.
+    #[arg(long)]
+    pub(crate) to: String,
+    /// Comma-separated scopes, within yours (default: the same).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) scope: Vec<String>,
+    /// A URI prefix within yours (repeatable; default: the same).
+    #[arg(long, value_name = "URI")]
+    pub(crate) resource: Vec<String>,
+    /// An amount limit at most yours.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_amount: Option<f64>,
+    /// Further delegations the sub-agent may make (default: one less than yours).
+    #[arg(long, value_name = "N")]
+    pub(crate) depth: Option<u64>,
+    /// Lifetime, within yours.
+    #[arg(long, default_value = "10m")]
+    pub(crate) ttl: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,6 +217,10 @@ pub(crate) struct PresentArgs {
     /// Comma-separated claim paths to disclose.
     #[arg(long, value_name = "PATHS", value_delimiter = ',')]
     pub(crate) disclose: Vec<String>,
+    /// For a delegation: the action requested of the verifier, as a JSON object
+    /// (the terminal hop's delegate object).
+    #[arg(long, value_name = "JSON")]
+    pub(crate) action: Option<String>,
     /// Prove a predicate on a committed claim without disclosing it (repeatable):
     /// 'birthdate<=2008-11-22', 'level>=3', '3<=level<=5', or 'age>=18'.
     #[arg(long, value_name = "PREDICATE")]

@@ -132,6 +132,29 @@ pub(crate) fn print_verified(verified: &Verified, now: u64) {
         ),
         None => println!("  binding:   NOT checked (issued credential; give --audience and --nonce to check a presentation)"),
     }
+    if let Some(chain) = &verified.chain {
+        println!(
+            "  delegated: {} hop(s) from the credential's holder",
+            chain.delegations.len()
+        );
+        for delegation in &chain.delegations {
+            println!(
+                "    → {} (scope {})",
+                delegation.delegate,
+                delegation.rights.scope.join(", ")
+            );
+        }
+        let rights = &chain.effective_rights;
+        println!(
+            "  rights:    scope {}; constraints {}; until {}",
+            rights.scope.join(", "),
+            serde_json::Value::Object(rights.constraints.clone()),
+            rfc3339(rights.expires_at)
+        );
+        if !chain.action.is_null() {
+            println!("  action:    {}", chain.action);
+        }
+    }
     for predicate in &verified.predicates {
         println!("  proven:    {predicate}  (zero-knowledge: the value itself was not disclosed)");
     }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use agentid_verifier::predicate::Predicate;
 use agentid_verifier::{Algorithm, ClaimPath, PresentationRequest, TrustStore};
 use agentid_wallet::{
-    issuance_text, unix_now, CredentialRequest, KdfParams, Passphrase, Wallet, WalletError,
+    issuance_text, unix_now, CredentialRequest, DelegationSpec, KdfParams, Passphrase, Wallet,
+    WalletError,
 };
 use serde_json::Value;
 
@@ -233,10 +234,19 @@ pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let request = PresentationRequest::new(args.audience.clone(), args.nonce.clone());
+            let action = match &args.action {
+                None => None,
+                Some(text) => Some(
+                    serde_json::from_str::<Value>(text)
+                        .map_err(|error| CliError::usage(format!("--action is not JSON: {error}")))?,
+                ),
+            };
             let mut wallet = open(dir)?;
-            let presentation = wallet
-                .present_with_predicates(&args.credential, &disclose, &predicates, &request, now)
-                .map_err(wallet_error)?;
+            let presentation = match action {
+                Some(action) => wallet.present_action(&args.credential, &action, &request, now),
+                None => wallet.present_with_predicates(&args.credential, &disclose, &predicates, &request, now),
+            }
+            .map_err(wallet_error)?;
             println!("{presentation}");
             Ok(())
         }),
@@ -282,6 +292,35 @@ pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<
             )
             .map_err(wallet_error)?;
             println!("restored {} into {}", wallet.did(), dir.display());
+            Ok(())
+        }),
+        Command::Delegate(args) => wallet_dir(wallet).and_then(|dir| {
+            let to = agentid_verifier::did_key::decode(&args.to)
+                .map_err(|error| CliError::usage(format!("--to must be a did:key: {error}")))?;
+            let lifetime = humantime::parse_duration(&args.ttl)
+                .map_err(|error| CliError::usage(format!("--ttl {}: {error}", args.ttl)))?;
+            let mut constraints = serde_json::Map::new();
+            if let Some(max_amount) = args.max_amount {
+                // Whole amounts stay integers in the JSON (50, not 50.0).
+                let amount = if max_amount.fract() == 0.0 && max_amount.abs() < 9e15 {
+                    serde_json::Number::from(max_amount as i64)
+                } else {
+                    serde_json::Number::from_f64(max_amount)
+                        .ok_or_else(|| CliError::usage("--max-amount must be a finite number"))?
+                };
+                constraints.insert("max_amount".into(), Value::Number(amount));
+            }
+            let spec = DelegationSpec {
+                to,
+                scope: (!args.scope.is_empty()).then(|| args.scope.clone()),
+                resources: (!args.resource.is_empty()).then(|| args.resource.clone()),
+                constraints,
+                lifetime_secs: lifetime.as_secs(),
+                max_depth: args.depth,
+            };
+            let mut wallet = open(dir)?;
+            let delegation = wallet.delegate(&args.credential, &spec, unix_now()).map_err(wallet_error)?;
+            println!("{delegation}");
             Ok(())
         }),
         Command::Revoke { jti } => wallet_dir(wallet).and_then(open).and_then(|mut wallet| {

@@ -325,3 +325,144 @@ fn passphrase_change_and_export_import() {
     ))
     .starts_with("audit log intact"));
 }
+
+#[test]
+fn delegate_to_a_sub_agent_and_present_an_action() {
+    let home = tempfile::tempdir().unwrap();
+    let (issuer, agent, sub) = (
+        home.path().join("issuer"),
+        home.path().join("agent"),
+        home.path().join("sub"),
+    );
+    let issuer_did = init(&issuer);
+    let agent_did = init(&agent);
+    let sub_did = init(&sub);
+    let claims = home.path().join("claims.json");
+    std::fs::write(
+        &claims,
+        json!({
+            "task": {"id": "T-8", "purpose": "refunds"}, "scope": ["refunds:*"],
+            "constraints": {"max_amount": 100}, "max_delegation_depth": 1, "on_behalf_of": issuer_did
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let credential = home.path().join("credential");
+    std::fs::write(
+        &credential,
+        ok(agentid(
+            &issuer,
+            &[
+                "issue",
+                "--subject",
+                &agent_did,
+                "--vct",
+                "urn:agentid:vct:task:1",
+                "--claims",
+                claims.to_str().unwrap(),
+                "--ttl",
+                "30m",
+            ],
+        )),
+    )
+    .unwrap();
+    let id = ok(agentid(&agent, &["receive", credential.to_str().unwrap()]));
+
+    let widening = agentid(
+        &agent,
+        &[
+            "delegate",
+            "--credential",
+            &id,
+            "--to",
+            &sub_did,
+            "--max-amount",
+            "500",
+        ],
+    );
+    assert_eq!(
+        failure(&widening),
+        "invalid: delegation widens its parent's rights: constraints.max_amount"
+    );
+    let delegation = home.path().join("delegation");
+    std::fs::write(
+        &delegation,
+        ok(agentid(
+            &agent,
+            &[
+                "delegate",
+                "--credential",
+                &id,
+                "--to",
+                &sub_did,
+                "--scope",
+                "refunds:write",
+                "--max-amount",
+                "50",
+            ],
+        )),
+    )
+    .unwrap();
+    let sub_id = ok(agentid(&sub, &["receive", delegation.to_str().unwrap()]));
+    let plain = agentid(
+        &sub,
+        &[
+            "present",
+            "--credential",
+            &sub_id,
+            "--audience",
+            "https://bank.example",
+            "--nonce",
+            "n",
+        ],
+    );
+    assert!(failure(&plain).contains("present it with an action"));
+    let presentation = home.path().join("presentation");
+    std::fs::write(
+        &presentation,
+        ok(agentid(
+            &sub,
+            &[
+                "present",
+                "--credential",
+                &sub_id,
+                "--audience",
+                "https://bank.example",
+                "--nonce",
+                "n",
+                "--action",
+                r#"{"scope":"refunds:write","amount":30}"#,
+            ],
+        )),
+    )
+    .unwrap();
+    let status = home.path().join("status.jwt");
+    ok(agentid(
+        &issuer,
+        &["status", "publish", "--out", status.to_str().unwrap()],
+    ));
+    let trust = home.path().join("trust.json");
+    std::fs::write(&trust, json!({"issuers": [{"id": issuer_did}]}).to_string()).unwrap();
+    let verdict: Value = serde_json::from_str(&ok(agentid(
+        &sub,
+        &[
+            "verify",
+            presentation.to_str().unwrap(),
+            "--audience",
+            "https://bank.example",
+            "--nonce",
+            "n",
+            "--trust",
+            trust.to_str().unwrap(),
+            "--status",
+            status.to_str().unwrap(),
+            "--json",
+        ],
+    )))
+    .unwrap();
+    let chain = &verdict["verified"]["chain"];
+    assert_eq!(chain["delegations"][0]["delegate"], sub_did.as_str());
+    assert_eq!(chain["effective_rights"]["scope"], json!(["refunds:write"]));
+    assert_eq!(chain["effective_rights"]["constraints"]["max_amount"], 50);
+    assert_eq!(chain["action"]["amount"], 30);
+}

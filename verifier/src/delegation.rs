@@ -68,7 +68,8 @@ pub struct Chain {
     pub delegations: Vec<Delegation>,
     /// The presenting agent's rights: the last delegation's, or the root's.
     pub effective_rights: Rights,
-    /// The terminal hop's delegate object: the action requested of this verifier.
+    /// The terminal hop's delegate object: the action requested of this verifier
+    /// (`null` for a delegation checked without a request, as a sub-agent's wallet does).
     pub action: Value,
 }
 
@@ -78,7 +79,11 @@ fn widened(what: &str) -> VerifyError {
 
 impl Rights {
     /// Reads rights from a root credential's claims (its `exp` passed separately).
-    fn from_root(
+    /// The rights a root credential grants, from its verified claims and `exp`.
+    ///
+    /// # Errors
+    /// [`VerifyError::Malformed`] without a scope or `exp`.
+    pub fn from_root(
         claims: &Map<String, Value>,
         expires_at: Option<u64>,
     ) -> Result<Self, VerifyError> {
@@ -109,6 +114,15 @@ impl Rights {
 
     /// Reads a delegation's rights, inheriting what it does not restrict, and checks
     /// that they are within `parent`.
+    /// The rights a delegation object grants, checked to be within `self`: what the
+    /// verifier checks on every hop, and what a wallet checks before it signs one.
+    ///
+    /// # Errors
+    /// [`VerifyError::DelegationWidened`] naming the first widened field.
+    pub fn narrow(&self, object: &Map<String, Value>) -> Result<Self, VerifyError> {
+        Self::narrowed(self, object)
+    }
+
     fn narrowed(parent: &Rights, object: &Map<String, Value>) -> Result<Self, VerifyError> {
         if parent.max_depth == 0 {
             return Err(widened("depth (no further delegation allowed)"));
@@ -222,7 +236,6 @@ impl Verifier {
         request: Option<&PresentationRequest>,
         now: u64,
     ) -> Result<Checked, VerifyError> {
-        let request = request.ok_or(VerifyError::UnexpectedKeyBinding)?;
         let limit = self.policy().limits.max_presentation_bytes;
         if input.len() > limit {
             return Err(VerifyError::LimitExceeded(format!(
@@ -305,7 +318,11 @@ impl Verifier {
             };
             match object.get("cnf") {
                 Some(cnf) => {
-                    if !matches!(typ.as_deref(), Some(INTERMEDIATE_TYP | "kb-sd-jwt+kb")) || last {
+                    // A presentation must end with a terminal hop; a delegation handed to a
+                    // sub-agent (checked without a request) ends with an intermediate one.
+                    if !matches!(typ.as_deref(), Some(INTERMEDIATE_TYP | "kb-sd-jwt+kb"))
+                        || (last && request.is_some())
+                    {
                         return Err(VerifyError::UnexpectedType {
                             found: typ,
                             expected: INTERMEDIATE_TYP.into(),
@@ -349,6 +366,9 @@ impl Verifier {
                     holder = delegate;
                 }
                 None => {
+                    let Some(request) = request else {
+                        return Err(VerifyError::UnexpectedKeyBinding);
+                    };
                     if !matches!(typ.as_deref(), Some(TERMINAL_TYP | "kb-sd-jwt")) || !last {
                         return Err(VerifyError::UnexpectedType {
                             found: typ,
@@ -383,7 +403,18 @@ impl Verifier {
                 }
             }
         }
-        Err(VerifyError::malformed("the chain has no terminal hop"))
+        if request.is_some() {
+            return Err(VerifyError::malformed("the chain has no terminal hop"));
+        }
+        // A delegation as received by the sub-agent: no key binding yet.
+        checked.verified.holder_key = Some(holder);
+        checked.verified.chain = Some(Chain {
+            root_rights,
+            delegations,
+            effective_rights: rights,
+            action: Value::Null,
+        });
+        Ok(checked)
     }
 }
 

@@ -42,6 +42,8 @@ pub enum AuditAction {
     Export,
     /// The wallet was restored from a backup.
     Import,
+    /// A narrower part of a credential was delegated to a sub-agent.
+    Delegate,
     /// An issued credential was revoked in the issuer's status list.
     Revoke,
     /// The issuer's status list token was published.

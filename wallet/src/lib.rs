@@ -50,6 +50,7 @@
 mod audit;
 mod commit;
 mod conceal;
+mod delegate;
 mod did;
 mod error;
 mod holder;
@@ -64,6 +65,7 @@ mod wallet;
 pub use audit::{AuditAction, AuditEntry, AuditError};
 pub use commit::{issuance_text, Opening};
 pub use conceal::Decoys;
+pub use delegate::{delegate, present_delegated, DelegationSpec, DELEGATION_VCT};
 pub use did::{did_key, did_key_url};
 pub use error::WalletError;
 pub use holder::{present, present_with_predicates};

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use agentid_verifier::delegation::Rights;
 use agentid_verifier::predicate::{read_commitments, Predicate, COMMITMENTS_CLAIM};
 use agentid_verifier::{
     b64url_encode, did_key, Algorithm, ClaimPath, Limits, Policy, PresentationRequest, TrustStore,
@@ -17,6 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::audit::{self, AuditAction, AuditEntry, AuditError};
 use crate::commit::{parse_issuance, Opening, OpeningJson};
+use crate::delegate::{present_delegated, DelegationSpec};
 use crate::error::WalletError;
 use crate::holder::present_with_predicates;
 use crate::issuer::{CredentialRequest, IssuedCredential, Issuer};
@@ -580,7 +582,8 @@ impl Wallet {
     /// [`WalletError::NotFound`].
     pub fn show(&self, id: &str) -> Result<CredentialDetails, WalletError> {
         let record = self.credential(id)?;
-        let parsed = UnverifiedSdJwt::parse(&record.sd_jwt, &Limits::default())?;
+        let root = root_segment(&record.sd_jwt);
+        let parsed = UnverifiedSdJwt::parse(&root, &Limits::default())?;
         let map = parsed.disclosure_map()?;
         let mut claims = map.claims;
         for name in REGISTERED_CLAIMS {
@@ -639,6 +642,11 @@ impl Wallet {
         if record.expires_at.is_some_and(|exp| exp <= now) {
             return Err(WalletError::Expired(id.to_owned()));
         }
+        if record.sd_jwt.contains("~~") {
+            return Err(WalletError::request(format!(
+                "{id} is a delegation: present it with an action (agentid present --action '{{…}}')"
+            )));
+        }
         let key = self.signing_key(&record.holder)?;
         let openings = record
             .openings
@@ -660,6 +668,78 @@ impl Wallet {
             "credential": id, "audience": request.audience, "nonce": request.nonce,
             "disclosed": disclosed, "proved": proved
         });
+        let mut batch = Batch::default();
+        audit::append(&self.store, &mut batch, now, AuditAction::Present, details)?;
+        self.store.commit(batch)?;
+        Ok(presentation)
+    }
+
+    /// Delegates a narrower part of a held credential's rights to a sub-agent's key
+    /// and returns the delegation (the chain the sub-agent receives). The wallet
+    /// refuses any widening; the audit log records to whom and what.
+    ///
+    /// # Errors
+    /// [`WalletError::NotFound`], [`WalletError::Expired`], or
+    /// [`WalletError::Verify`] (`DelegationWidened`) for a widening request.
+    pub fn delegate(
+        &mut self,
+        id: &str,
+        spec: &DelegationSpec,
+        now: u64,
+    ) -> Result<String, WalletError> {
+        let record = self.credential(id)?;
+        if record.expires_at.is_some_and(|exp| exp <= now) {
+            return Err(WalletError::Expired(id.to_owned()));
+        }
+        let key = self.signing_key(&record.holder)?;
+        let parent = self.rights_of(&record.sd_jwt, now)?;
+        let delegation = crate::delegate::delegate(&record.sd_jwt, &key, &parent, spec, now)?;
+        let details = json!({
+            "credential": id, "to": did_key::encode(&spec.to), "scope": spec.scope,
+            "resources": spec.resources, "lifetime_secs": spec.lifetime_secs
+        });
+        let mut batch = Batch::default();
+        audit::append(&self.store, &mut batch, now, AuditAction::Delegate, details)?;
+        self.store.commit(batch)?;
+        Ok(delegation)
+    }
+
+    /// The rights a held credential or delegation gives this wallet.
+    fn rights_of(&self, credential: &str, now: u64) -> Result<Rights, WalletError> {
+        let trust = self_certifying_trust(credential)?;
+        let policy = Policy::default().with_unknown_status_accepted(true);
+        let verified = Verifier::new(trust, policy).verify_credential(credential, now)?;
+        match verified.chain {
+            Some(chain) => Ok(chain.effective_rights),
+            None => Ok(Rights::from_root(&verified.claims, verified.expires_at)?),
+        }
+    }
+
+    /// Presents a delegation this wallet received: ends the chain with a terminal
+    /// hop for one verifier carrying `action`.
+    ///
+    /// # Errors
+    /// [`WalletError::NotFound`], [`WalletError::Expired`],
+    /// [`WalletError::InvalidRequest`] for a credential that is not a delegation.
+    pub fn present_action(
+        &mut self,
+        id: &str,
+        action: &Value,
+        request: &PresentationRequest,
+        now: u64,
+    ) -> Result<String, WalletError> {
+        let record = self.credential(id)?;
+        if record.expires_at.is_some_and(|exp| exp <= now) {
+            return Err(WalletError::Expired(id.to_owned()));
+        }
+        if !record.sd_jwt.contains("~~") {
+            return Err(WalletError::request(format!(
+                "{id} is not a delegation: present it with disclosures"
+            )));
+        }
+        let key = self.signing_key(&record.holder)?;
+        let presentation = present_delegated(&record.sd_jwt, &key, action, request, now)?;
+        let details = json!({"credential": id, "audience": request.audience, "nonce": request.nonce, "delegated": true});
         let mut batch = Batch::default();
         audit::append(&self.store, &mut batch, now, AuditAction::Present, details)?;
         self.store.commit(batch)?;
@@ -916,7 +996,8 @@ fn summary(record: &CredentialRecord) -> CredentialSummary {
 /// Every commitment of a (verified) credential must come with an opening that opens
 /// it, and every opening must belong to a commitment.
 fn check_openings(credential: &str, openings: &[Opening]) -> Result<(), WalletError> {
-    let parsed = UnverifiedSdJwt::parse(credential, &Limits::default())?;
+    let root = root_segment(credential);
+    let parsed = UnverifiedSdJwt::parse(&root, &Limits::default())?;
     let commitments = match parsed.payload().get(COMMITMENTS_CLAIM) {
         Some(value) => read_commitments(value)?,
         None => Vec::new(),
@@ -948,7 +1029,8 @@ fn check_openings(credential: &str, openings: &[Opening]) -> Result<(), WalletEr
 
 /// A trust store holding the credential's own issuer when it is a did:key.
 fn self_certifying_trust(credential: &str) -> Result<TrustStore, WalletError> {
-    let parsed = UnverifiedSdJwt::parse(credential, &Limits::default())?;
+    let root = root_segment(credential);
+    let parsed = UnverifiedSdJwt::parse(&root, &Limits::default())?;
     let mut trust = TrustStore::new();
     if let Some(iss) = parsed.payload().get("iss").and_then(Value::as_str) {
         if iss.starts_with("did:key:") {
@@ -956,6 +1038,15 @@ fn self_certifying_trust(credential: &str) -> Result<TrustStore, WalletError> {
         }
     }
     Ok(trust)
+}
+
+/// The root credential of a delegation chain (the whole input when it is none), with
+/// its trailing `~`.
+fn root_segment(credential: &str) -> String {
+    match credential.split_once("~~") {
+        Some((root, _)) => format!("{root}~"),
+        None => credential.to_owned(),
+    }
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, WalletError> {

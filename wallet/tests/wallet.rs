@@ -639,3 +639,99 @@ fn export_and_import_round_trip() {
         Err(WalletError::Store(StoreError::AlreadyExists(_)))
     ));
 }
+
+#[test]
+fn delegation_from_wallet_to_wallet_and_widening_refused() {
+    use agentid_wallet::DelegationSpec;
+    let dir = tempfile::tempdir().unwrap();
+    let mut issuer = create(&dir.path().join("issuer"));
+    let mut agent = create(&dir.path().join("agent"));
+    let mut sub_agent = create(&dir.path().join("sub-agent"));
+    let sub_key = sub_agent
+        .new_task_key("T-1/sub", Algorithm::ES256, NOW)
+        .unwrap();
+
+    let mut request = request_for(agent.did(), "delegable", 3600);
+    request
+        .claims
+        .insert("max_delegation_depth".into(), json!(1));
+    let issued = issuer.issue(&request, NOW).unwrap();
+    let id = agent.receive(&issued.sd_jwt, None, NOW).unwrap();
+
+    let spec = |scope: &[&str], max_amount: u64, lifetime_secs: u64| DelegationSpec {
+        to: agentid_verifier::did_key::decode(&sub_key).unwrap(),
+        scope: Some(scope.iter().map(|s| (*s).to_owned()).collect()),
+        resources: None,
+        constraints: json!({"max_amount": max_amount})
+            .as_object()
+            .cloned()
+            .unwrap(),
+        lifetime_secs,
+        max_depth: None,
+    };
+    // The wallet refuses to sign a widening hop.
+    for (widening, field) in [
+        (spec(&["admin:*"], 10, 600), "scope"),
+        (spec(&["refunds:write"], 51, 600), "constraints.max_amount"),
+        (spec(&["refunds:write"], 10, 7200), "expiry"),
+    ] {
+        let error = agent.delegate(&id, &widening, NOW).unwrap_err();
+        assert!(
+            matches!(&error, WalletError::Verify(agentid_verifier::VerifyError::DelegationWidened(named)) if named.starts_with(field)),
+            "{error}"
+        );
+    }
+    let delegation = agent
+        .delegate(&id, &spec(&["refunds:write"], 20, 600), NOW)
+        .unwrap();
+    assert!(delegation.contains("~~"));
+    let received = sub_agent.receive(&delegation, None, NOW).unwrap();
+    // The agent's own wallet cannot hold it: the delegation is bound to the sub-agent's key.
+    assert!(matches!(
+        agent.receive(&delegation, None, NOW),
+        Err(WalletError::NotBoundToWallet(_))
+    ));
+    // Depth 1 is used up: the sub-agent cannot delegate further.
+    let onward = DelegationSpec {
+        to: agentid_verifier::did_key::decode(agent.did()).unwrap(),
+        ..spec(&["refunds:write"], 5, 60)
+    };
+    assert!(matches!(
+        sub_agent.delegate(&received, &onward, NOW),
+        Err(WalletError::Verify(
+            agentid_verifier::VerifyError::DelegationWidened(_)
+        ))
+    ));
+
+    let verifier_request = PresentationRequest::new("https://bank.example", "n-chain");
+    let action = json!({"vct": "urn:agentid:vct:action:1", "scope": "refunds:write", "amount": 15});
+    let presentation = sub_agent
+        .present_action(&received, &action, &verifier_request, NOW + 5)
+        .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_did(issuer.did()).unwrap();
+    let mut lists = agentid_verifier::StatusLists::new();
+    lists
+        .add_token(
+            &issuer.publish_status(NOW, 3600).unwrap(),
+            &trust,
+            NOW + 5,
+            3600,
+        )
+        .unwrap();
+    let verified = Verifier::new(trust, Policy::default())
+        .with_status_lists(lists)
+        .verify_presentation(&presentation, &verifier_request, NOW + 5)
+        .unwrap();
+    let chain = verified.chain.unwrap();
+    assert_eq!(chain.delegations.len(), 1);
+    assert_eq!(chain.delegations[0].delegate, sub_key);
+    assert_eq!(chain.effective_rights.scope, ["refunds:write"]);
+    assert_eq!(chain.effective_rights.constraints["max_amount"], 20);
+    assert_eq!(chain.action["amount"], 15);
+    assert!(agent
+        .audit_entries()
+        .unwrap()
+        .iter()
+        .any(|entry| entry.action == agentid_wallet::AuditAction::Delegate));
+}

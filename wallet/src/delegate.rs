@@ -1,0 +1,153 @@
+//! Creating delegation hops (the wallet's side of `agentid_verifier::delegation`):
+//! a holder hands a narrower part of its rights to a sub-agent's key, and a
+//! delegate ends the chain with a terminal hop for one verifier.
+
+use agentid_verifier::delegation::{Rights, INTERMEDIATE_TYP, TERMINAL_TYP};
+use agentid_verifier::{b64url_encode, did_key, sha256_b64, PresentationRequest, PublicKey};
+use rand_core::{OsRng, RngCore};
+use serde_json::{json, Map, Value};
+
+use crate::error::WalletError;
+use crate::issuer::cnf;
+use crate::jws::sign_compact;
+use crate::keys::SigningKey;
+
+/// The `vct` of a delegation object.
+pub const DELEGATION_VCT: &str = "urn:agentid:vct:delegation:1";
+
+/// What to hand to a sub-agent: each field left `None` is inherited unchanged.
+#[derive(Debug, Clone)]
+pub struct DelegationSpec {
+    /// The sub-agent's key (its did:key).
+    pub to: PublicKey,
+    /// Scopes, within the holder's.
+    pub scope: Option<Vec<String>>,
+    /// URI prefixes, within the holder's.
+    pub resources: Option<Vec<String>>,
+    /// Constraints, numeric ones at most the holder's (`max_amount`, …).
+    pub constraints: Map<String, Value>,
+    /// Seconds from now; the delegation may not outlive the holder's rights.
+    pub lifetime_secs: u64,
+    /// Further delegations the sub-agent may make (default: one less than the holder).
+    pub max_depth: Option<u64>,
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    b64url_encode(&bytes)
+}
+
+/// The last segment of a credential or chain, as the next hop binds to it (with its
+/// trailing `~`).
+fn last_segment(chain: &str) -> &str {
+    chain.rsplit("~~").next().unwrap_or(chain)
+}
+
+/// Signs one hop over `previous` and returns the chain extended by it.
+fn extend(
+    chain: &str,
+    holder_key: &SigningKey,
+    typ: &str,
+    object: Value,
+    audience: &str,
+    nonce: &str,
+    now: u64,
+) -> String {
+    let disclosure = b64url_encode(json!([random_token(), object]).to_string().as_bytes());
+    let mut payload = Map::new();
+    payload.insert(
+        "delegate_payload".into(),
+        json!([{"...": sha256_b64(&disclosure)}]),
+    );
+    payload.insert("iat".into(), now.into());
+    payload.insert("aud".into(), audience.into());
+    payload.insert("nonce".into(), nonce.into());
+    payload.insert("sd_hash".into(), sha256_b64(last_segment(chain)).into());
+    payload.insert("_sd_alg".into(), "sha-256".into());
+    let mut header = Map::new();
+    header.insert("alg".into(), holder_key.algorithm().as_str().into());
+    header.insert("typ".into(), typ.into());
+    let hop = sign_compact(&header, &payload, holder_key);
+    // Segments are joined by dropping the previous one's trailing '~' and adding "~~".
+    format!("{}~~{hop}~{disclosure}~", chain.trim_end_matches('~'))
+}
+
+/// Delegates part of `parent` rights (those of `chain`, held with `holder_key`) to
+/// `spec.to`, refusing anything that would widen them.
+///
+/// # Errors
+/// [`WalletError::Verify`] with `DelegationWidened` naming the widened field.
+pub fn delegate(
+    chain: &str,
+    holder_key: &SigningKey,
+    parent: &Rights,
+    spec: &DelegationSpec,
+    now: u64,
+) -> Result<String, WalletError> {
+    let expires_at = now
+        .checked_add(spec.lifetime_secs)
+        .ok_or_else(|| WalletError::request("lifetime overflows"))?;
+    let mut object = Map::new();
+    object.insert("vct".into(), DELEGATION_VCT.into());
+    if let Some(scope) = &spec.scope {
+        object.insert("scope".into(), json!(scope));
+    }
+    if let Some(resources) = &spec.resources {
+        object.insert("resources".into(), json!(resources));
+    }
+    if !spec.constraints.is_empty() {
+        object.insert(
+            "constraints".into(),
+            Value::Object(spec.constraints.clone()),
+        );
+    }
+    if let Some(depth) = spec.max_depth {
+        object.insert("max_delegation_depth".into(), depth.into());
+    }
+    object.insert("exp".into(), expires_at.into());
+    object.insert("cnf".into(), cnf(&spec.to));
+    // The same check the verifier makes on every hop: a wallet never signs a widening.
+    parent.narrow(&object)?;
+    let audience = did_key::encode(&spec.to);
+    Ok(extend(
+        chain,
+        holder_key,
+        INTERMEDIATE_TYP,
+        Value::Object(object),
+        &audience,
+        &random_token(),
+        now,
+    ))
+}
+
+/// Ends a delegation chain held with `holder_key` with a terminal hop for one
+/// verifier, carrying `action` (an object without `cnf`).
+///
+/// # Errors
+/// [`WalletError::InvalidRequest`] for an action that is not an object or has `cnf`.
+pub fn present_delegated(
+    chain: &str,
+    holder_key: &SigningKey,
+    action: &Value,
+    request: &PresentationRequest,
+    now: u64,
+) -> Result<String, WalletError> {
+    let Value::Object(object) = action else {
+        return Err(WalletError::request("the action must be a JSON object"));
+    };
+    if object.contains_key("cnf") {
+        return Err(WalletError::request(
+            "an action cannot name a further delegate (cnf)",
+        ));
+    }
+    Ok(extend(
+        chain,
+        holder_key,
+        TERMINAL_TYP,
+        action.clone(),
+        &request.audience,
+        &request.nonce,
+        now,
+    ))
+}
