@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod alg;
+pub mod authorize;
 mod batch;
 pub mod delegation;
 pub mod did_key;

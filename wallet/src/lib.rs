@@ -71,7 +71,7 @@ pub use error::WalletError;
 pub use holder::{present, present_with_predicates};
 pub use issuer::{cnf, CredentialRequest, IssuedCredential, Issuer};
 pub use keys::SigningKey;
-pub use schema::{SchemaRegistry, PERSON_VCT, TASK_VCT};
+pub use schema::{SchemaRegistry, APPROVAL_VCT, PERSON_VCT, TASK_VCT};
 pub use status_list::STATUS_LIST_ENTRIES;
 pub use store::{KdfParams, StoreError};
 pub use wallet::{CredentialDetails, CredentialSummary, Passphrase, PurgeReport, Wallet};

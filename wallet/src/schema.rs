@@ -9,7 +9,11 @@ use serde_json::Value;
 use crate::error::WalletError;
 
 /// The schemas shipped in `schemas/`, compiled into the crate.
-const BUILTIN: [(&str, &str); 2] = [
+const BUILTIN: [(&str, &str); 3] = [
+    (
+        "approval.schema.json",
+        include_str!("../../schemas/approval.schema.json"),
+    ),
     (
         "task.schema.json",
         include_str!("../../schemas/task.schema.json"),
@@ -22,6 +26,8 @@ const BUILTIN: [(&str, &str); 2] = [
 
 /// The `vct` of agentid task credentials.
 pub const TASK_VCT: &str = "urn:agentid:vct:task:1";
+/// The `vct` of approval credentials (a principal approving one exact action).
+pub const APPROVAL_VCT: &str = agentid_verifier::authorize::APPROVAL_VCT;
 /// The `vct` of agentid person credentials (the principal an agent acts for).
 pub const PERSON_VCT: &str = "urn:agentid:vct:person:1";
 
@@ -164,7 +170,10 @@ mod tests {
     #[test]
     fn every_shipped_schema_names_its_vct_and_compiles() {
         let registry = SchemaRegistry::builtin().expect("shipped schemas compile");
-        assert_eq!(registry.types().collect::<Vec<_>>(), [PERSON_VCT, TASK_VCT]);
+        assert_eq!(
+            registry.types().collect::<Vec<_>>(),
+            [APPROVAL_VCT, PERSON_VCT, TASK_VCT]
+        );
     }
 
     #[test]

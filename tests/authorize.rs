@@ -1,0 +1,148 @@
+//! Action authorization: the verified rights decide, and amounts above
+//! `approval_above` need the root principal's approval of that exact action.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use agentid_verifier::authorize::{authorize, Action, Denied};
+use agentid_verifier::{Algorithm, Policy, TrustStore, Verified, Verifier};
+use agentid_wallet::{CredentialRequest, Issuer, SigningKey, APPROVAL_VCT, TASK_VCT};
+use common::{request, NOW};
+use serde_json::json;
+
+struct Setup {
+    principal: Issuer,
+    agent: SigningKey,
+    verified: Verified,
+}
+
+fn setup() -> Setup {
+    let principal = Issuer::from_did_key(SigningKey::generate(Algorithm::ES256)).unwrap();
+    let issuer = Issuer::from_did_key(SigningKey::generate(Algorithm::EdDSA)).unwrap();
+    let agent = SigningKey::generate(Algorithm::EdDSA);
+    let claims = json!({
+        "task": {"id": "T-5", "purpose": "refunds"},
+        "scope": ["refunds:*"],
+        "resources": ["https://shop.example/orders/"],
+        "constraints": {"max_amount": 100, "approval_above": 20, "currency": "EUR"},
+        "on_behalf_of": principal.id()
+    });
+    let credential = issuer
+        .issue(
+            &CredentialRequest {
+                vct: TASK_VCT.into(),
+                subject: agent.did().unwrap(),
+                holder_key: agent.public_key().clone(),
+                claims: claims.as_object().cloned().unwrap(),
+                disclosable: vec![],
+                lifetime_secs: 600,
+                committed: vec![],
+            },
+            NOW,
+        )
+        .unwrap();
+    let presentation =
+        agentid_wallet::present(&credential.sd_jwt, &agent, &[], &request(), NOW).unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_did(issuer.id()).unwrap();
+    let verified = Verifier::new(trust, Policy::default())
+        .verify_presentation(&presentation, &request(), NOW)
+        .unwrap();
+    Setup {
+        principal,
+        agent,
+        verified,
+    }
+}
+
+fn action(amount: f64) -> Action {
+    Action {
+        scope: "refunds:write".into(),
+        resource: "https://shop.example/orders/1234".into(),
+        amount: Some(amount),
+    }
+}
+
+/// The principal approves `approved` (its digest), verified as a credential.
+fn approval(setup: &Setup, by: &Issuer, approved: &Action) -> Verified {
+    let claims = json!({
+        "action_digest": approved.digest(),
+        "action": {"scope": approved.scope, "resource": approved.resource, "amount": approved.amount}
+    });
+    let credential = by
+        .issue(
+            &CredentialRequest {
+                vct: APPROVAL_VCT.into(),
+                subject: setup.agent.did().unwrap(),
+                holder_key: setup.agent.public_key().clone(),
+                claims: claims.as_object().cloned().unwrap(),
+                disclosable: vec![],
+                lifetime_secs: 300,
+                committed: vec![],
+            },
+            NOW,
+        )
+        .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_did(by.id()).unwrap();
+    Verifier::new(trust, Policy::default())
+        .verify_credential(&credential.sd_jwt, NOW)
+        .unwrap()
+}
+
+#[test]
+fn rights_decide_scope_resource_and_amount() {
+    let setup = setup();
+    assert_eq!(authorize(&setup.verified, &action(10.0), None), Ok(()));
+    let mut other_scope = action(10.0);
+    other_scope.scope = "orders:delete".into();
+    assert!(matches!(
+        authorize(&setup.verified, &other_scope, None),
+        Err(Denied::Scope(_))
+    ));
+    let mut other_resource = action(10.0);
+    other_resource.resource = "https://shop.example/customers/7".into();
+    assert!(matches!(
+        authorize(&setup.verified, &other_resource, None),
+        Err(Denied::Resource(_))
+    ));
+    assert_eq!(
+        authorize(&setup.verified, &action(150.0), None),
+        Err(Denied::Amount {
+            amount: 150.0,
+            limit: 100.0
+        })
+    );
+}
+
+#[test]
+fn above_the_threshold_the_principal_must_approve_this_exact_action() {
+    let setup = setup();
+    let wanted = action(50.0);
+    assert_eq!(
+        authorize(&setup.verified, &wanted, None),
+        Err(Denied::ApprovalRequired(20.0))
+    );
+
+    let for_other_action = approval(&setup, &setup.principal, &action(49.0));
+    assert_eq!(
+        authorize(&setup.verified, &wanted, Some(&for_other_action)),
+        Err(Denied::ApprovalMismatch("approves another action"))
+    );
+    let stranger = Issuer::from_did_key(SigningKey::generate(Algorithm::EdDSA)).unwrap();
+    let from_stranger = approval(&setup, &stranger, &wanted);
+    assert_eq!(
+        authorize(&setup.verified, &wanted, Some(&from_stranger)),
+        Err(Denied::ApprovalMismatch("not issued by the root principal"))
+    );
+    let approved = approval(&setup, &setup.principal, &wanted);
+    assert_eq!(authorize(&setup.verified, &wanted, Some(&approved)), Ok(()));
+    // The limit still holds with an approval.
+    let too_much = action(150.0);
+    let approved_too_much = approval(&setup, &setup.principal, &too_much);
+    assert!(matches!(
+        authorize(&setup.verified, &too_much, Some(&approved_too_much)),
+        Err(Denied::Amount { .. })
+    ));
+}
