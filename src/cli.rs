@@ -296,6 +296,14 @@ pub(crate) struct VerifyArgs {
     /// Accept this issuer-JWT typ instead of dc+sd-jwt (repeatable).
     #[arg(long, value_name = "TYP")]
     pub(crate) typ: Vec<String>,
+    /// Also decide whether the verified presenter may do this: 'SCOPE RESOURCE [AMOUNT]'
+    /// (exit 1 when denied).
+    #[arg(long, value_name = "'SCOPE RESOURCE AMOUNT'")]
+    pub(crate) action: Option<String>,
+    /// The principal's approval credential for that action (needed above the task's
+    /// approval_above threshold).
+    #[arg(long, value_name = "FILE", requires = "action")]
+    pub(crate) approval: Option<PathBuf>,
     /// Print the verdict as JSON on standard output.
     #[arg(long)]
     pub(crate) json: bool,

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use agentid_verifier::authorize::{authorize, Action};
 use agentid_verifier::{
     did_key, Policy, PresentationRequest, StatusLists, TrustStore, Verified, Verifier, VerifyError,
     MAX_STATUS_TOKEN_BYTES,
@@ -62,6 +63,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
         None => agentid_wallet::unix_now(),
     };
     let max_bytes = policy.limits.max_presentation_bytes;
+    let action = args.action.as_deref().map(parse_action).transpose()?;
     let status = load_status(&args.status, &trust, &policy, now)?;
     let verifier = Verifier::new(trust, policy).with_status_lists(status);
 
@@ -79,6 +81,14 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
         Some(request) => verifier.verify_presentation(text, request, now),
         None => verifier.verify_credential(text, now),
     };
+    let verdict = verdict.map_err(|error| (error.kind().as_str(), error.to_string()));
+    let verdict = match (verdict, &action) {
+        (Ok(verified), Some(action)) => {
+            authorize_action(&verified, action, args.approval.as_deref(), &verifier, now)
+                .map(|()| verified)
+        }
+        (other, _) => other,
+    };
     match verdict {
         Ok(verified) => {
             if args.json {
@@ -91,13 +101,80 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Err(error) => {
+        Err((kind, reason)) => {
             if args.json {
-                println!("{}", rejection_json(&error));
+                println!(
+                    "{}",
+                    json!({"valid": false, "kind": kind, "reason": reason})
+                );
             }
-            Err(CliError::invalid(error.to_string()))
+            Err(CliError::invalid(reason))
         }
     }
+}
+
+/// Reads `--action 'SCOPE RESOURCE [AMOUNT]'`.
+fn parse_action(text: &str) -> Result<Action, CliError> {
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let (scope, resource, amount) = match parts.as_slice() {
+        [scope, resource] => (*scope, *resource, None),
+        [scope, resource, amount] => {
+            let amount: f64 = amount.parse().map_err(|_| {
+                CliError::usage(format!("--action amount {amount:?} is not a number"))
+            })?;
+            (*scope, *resource, Some(amount))
+        }
+        _ => {
+            return Err(CliError::usage(
+                "--action must be 'SCOPE RESOURCE [AMOUNT]'",
+            ))
+        }
+    };
+    Ok(Action {
+        scope: scope.to_owned(),
+        resource: resource.to_owned(),
+        amount,
+    })
+}
+
+/// Decides the `--action` for a verified presentation; an
+/// approval file is verified as a credential from the root principal (`on_behalf_of`,
+/// a did:key). A denial is `("denied", reason)`.
+fn authorize_action(
+    verified: &Verified,
+    action: &Action,
+    approval: Option<&Path>,
+    verifier: &Verifier,
+    now: u64,
+) -> Result<(), (&'static str, String)> {
+    let usage = |reason: String| ("usage", reason);
+
+    let approval = match approval {
+        None => None,
+        Some(path) => {
+            let name = path.display().to_string();
+            let bytes = read_bounded(&name, 64 * 1024).map_err(|error| usage(error.message))?;
+            let text = String::from_utf8(bytes).map_err(|_| usage(format!("{name}: not UTF-8")))?;
+            let principal = verified
+                .claims
+                .get("on_behalf_of")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            let mut trust = TrustStore::new();
+            trust
+                .add_did(principal)
+                .map_err(|error| ("denied", format!("the principal is not a did:key: {error}")))?;
+            let approval = Verifier::new(
+                trust,
+                verifier.policy().clone().with_unknown_status_accepted(true),
+            )
+            .verify_credential(text.trim(), now)
+            .map_err(|error| ("denied", format!("approval rejected: {error}")))?;
+            Some(approval)
+        }
+    };
+    authorize(verified, action, approval.as_ref())
+        .map_err(|denied| ("denied", format!("action denied: {denied}")))
 }
 
 /// The JSON form of a rejection: its class and its reason.

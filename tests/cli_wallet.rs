@@ -465,4 +465,37 @@ fn delegate_to_a_sub_agent_and_present_an_action() {
     assert_eq!(chain["effective_rights"]["scope"], json!(["refunds:write"]));
     assert_eq!(chain["effective_rights"]["constraints"]["max_amount"], 50);
     assert_eq!(chain["action"]["amount"], 30);
+
+    // The verifier also decides the action against the effective rights.
+    let decide = |action: &str| {
+        agentid(
+            &sub,
+            &[
+                "verify",
+                presentation.to_str().unwrap(),
+                "--audience",
+                "https://bank.example",
+                "--nonce",
+                "n",
+                "--trust",
+                trust.to_str().unwrap(),
+                "--status",
+                status.to_str().unwrap(),
+                "--action",
+                action,
+            ],
+        )
+    };
+    assert!(decide("refunds:write https://shop.example/orders/9 30")
+        .status
+        .success());
+    assert_eq!(
+        failure(&decide("refunds:write https://shop.example/orders/9 60")),
+        "invalid: action denied: amount 60 exceeds the limit 50"
+    );
+    assert_eq!(
+        failure(&decide("orders:delete https://shop.example/orders/9")),
+        "invalid: action denied: scope orders:delete is not granted"
+    );
+    assert_eq!(decide("nonsense").status.code(), Some(2));
 }
