@@ -1,12 +1,13 @@
 //! `agentid demo`: the whole scenario, told step by step.
 
+use agentid_verifier::authorize::{authorize, Action};
 use agentid_verifier::predicate::Predicate;
 use agentid_verifier::{
     did_key, Algorithm, Policy, PresentationRequest, StatusLists, TrustStore, Verifier,
 };
 use agentid_wallet::{
-    issuance_text, unix_now, CredentialRequest, KdfParams, Passphrase, Wallet, WalletError,
-    PERSON_VCT, TASK_VCT,
+    issuance_text, unix_now, CredentialRequest, DelegationSpec, KdfParams, Passphrase, Wallet,
+    WalletError, PERSON_VCT, TASK_VCT,
 };
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
@@ -53,6 +54,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         "resources": ["https://shop.example/orders/1234"],
         "audience": [VERIFIER_AUDIENCE],
         "constraints": {"max_amount": 50, "currency": "EUR"},
+        "max_delegation_depth": 1,
         "on_behalf_of": principal_did,
     });
     let disclosable = ["task.purpose", "resources", "constraints", "on_behalf_of"];
@@ -135,6 +137,61 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         verified.claims["scope"],
         verified.claims["constraints"]["max_amount"],
     );
+
+    // 4b. Delegation: the agent hands a narrower part to a sub-agent.
+    let mut sub_agent = create("refund-sub-agent", Algorithm::ES256)?;
+    let sub_key = sub_agent.new_task_key("T-2026-0042/payout", Algorithm::ES256, now)?;
+    let sub_public =
+        did_key::decode(&sub_key).map_err(|error| CliError::failed(error.to_string()))?;
+    let narrower = |max_amount: u64| DelegationSpec {
+        to: sub_public.clone(),
+        scope: Some(vec!["refunds:write".into()]),
+        resources: None,
+        constraints: json!({"max_amount": max_amount})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        lifetime_secs: 10 * 60,
+        max_depth: None,
+    };
+    println!(
+        "\n4b. The agent delegates the payout to a sub-agent ({}), up to 20 EUR for 10 minutes:",
+        short(&sub_key)
+    );
+    match agent.delegate(&stored_id, &narrower(80), now) {
+        Ok(_) => println!("   asked to delegate up to 80 EUR: SIGNED (unexpected!)"),
+        Err(error) => println!("   asked to delegate up to 80 EUR, its wallet refuses: {error}"),
+    }
+    let delegation = agent.delegate(&stored_id, &narrower(20), now)?;
+    let sub_id = sub_agent.receive(&delegation, None, now)?;
+    let payout_request = PresentationRequest::new(VERIFIER_AUDIENCE, nonce());
+    let payout = json!({"vct": "urn:agentid:vct:action:1", "scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": 15});
+    let chain_presentation = sub_agent.present_action(&sub_id, &payout, &payout_request, now)?;
+    let chain_verified = verifier
+        .verify_presentation(&chain_presentation, &payout_request, now)
+        .map_err(|error| CliError::failed(format!("demo chain rejected: {error}")))?;
+    if let Some(chain) = &chain_verified.chain {
+        println!(
+            "   the bank checks the chain offline: issuer → agent → sub-agent, {} delegation(s); effective rights {} up to {} EUR",
+            chain.delegations.len(),
+            chain.effective_rights.scope.join(", "),
+            chain.effective_rights.constraints["max_amount"]
+        );
+    }
+    for amount in [15.0, 30.0] {
+        let action = Action {
+            scope: "refunds:write".into(),
+            resource: "https://shop.example/orders/1234".into(),
+            amount: Some(amount),
+        };
+        match authorize(&chain_verified, &action, None) {
+            Ok(()) => println!("   refund of {amount} EUR by the sub-agent: allowed"),
+            Err(denied) => {
+                println!("   refund of {amount} EUR by the sub-agent: denied ({denied})")
+            }
+        }
+    }
+    println!();
 
     // 5. What an attacker cannot do.
     println!("5. What does not work:");
