@@ -93,6 +93,18 @@ fn demo_tells_the_story_and_rejects_the_attacks() {
         !text.contains("2001-04-09"),
         "the demo never shows the birthdate"
     );
+    assert!(
+        text.contains("refund of 15 EUR by the sub-agent: allowed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("refund of 30 EUR by the sub-agent: denied (amount 30 exceeds the limit 20)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("asked to delegate up to 80 EUR, its wallet refuses"),
+        "{text}"
+    );
     let verifier_account = &text
         [text.find("4. The bank verifies").unwrap()..text.find("5. What does not work").unwrap()];
     assert!(
