@@ -495,3 +495,95 @@ fn revoking_the_root_cuts_off_every_descendant() {
         Err(VerifyError::Revoked(_))
     ));
 }
+
+#[test]
+fn eight_delegations_are_allowed_and_a_ninth_is_refused_unread() {
+    use agentid_verifier::delegation::{Rights, MAX_DELEGATIONS};
+    use agentid_wallet::{delegate, present_delegated, DelegationSpec};
+    let issuer = Issuer::from_did_key(SigningKey::generate(Algorithm::EdDSA)).unwrap();
+    let agent = SigningKey::generate(Algorithm::EdDSA);
+    let claims = json!({
+        "task": {"id": "T", "purpose": "p"}, "scope": ["refunds:*"], "max_delegation_depth": 8,
+        "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    });
+    let mut chain = issuer
+        .issue(
+            &CredentialRequest {
+                vct: TASK_VCT.into(),
+                subject: agent.did().unwrap(),
+                holder_key: agent.public_key().clone(),
+                claims: claims.as_object().cloned().unwrap(),
+                disclosable: vec![],
+                lifetime_secs: 3600,
+                committed: vec![],
+            },
+            NOW,
+        )
+        .unwrap()
+        .sd_jwt;
+    let mut trust = TrustStore::new();
+    trust.add_did(issuer.id()).unwrap();
+    let verifier = Verifier::new(trust, Policy::default().with_unknown_status_accepted(true));
+    let mut holder = agent;
+    let mut rights = Rights::from_root(claims.as_object().unwrap(), Some(NOW + 3600)).unwrap();
+    for _ in 0..MAX_DELEGATIONS {
+        let next = SigningKey::generate(Algorithm::EdDSA);
+        let spec = DelegationSpec {
+            to: next.public_key().clone(),
+            scope: None,
+            resources: None,
+            constraints: serde_json::Map::new(),
+            lifetime_secs: 600,
+            max_depth: None,
+        };
+        chain = delegate(&chain, &holder, &rights, &spec, NOW).unwrap();
+        rights = verifier
+            .verify_credential(&chain, NOW)
+            .unwrap()
+            .chain
+            .unwrap()
+            .effective_rights;
+        holder = next;
+    }
+    assert_eq!(rights.max_depth, 0);
+    let presentation =
+        present_delegated(&chain, &holder, &json!({"amount": 1}), &request(), NOW).unwrap();
+    let verified = verifier
+        .verify_presentation(&presentation, &request(), NOW)
+        .unwrap();
+    assert_eq!(verified.chain.unwrap().delegations.len(), MAX_DELEGATIONS);
+    // One more hop, even a well-formed one, is over the limit.
+    let extra = SigningKey::generate(Algorithm::EdDSA);
+    let spec = DelegationSpec {
+        to: extra.public_key().clone(),
+        scope: None,
+        resources: None,
+        constraints: serde_json::Map::new(),
+        lifetime_secs: 60,
+        max_depth: None,
+    };
+    assert!(
+        delegate(&chain, &holder, &rights, &spec, NOW).is_err(),
+        "the wallet refuses: depth"
+    );
+    let forced = {
+        let mut object = json!({"vct": "d", "exp": NOW + 60});
+        object["cnf"] = cnf(extra.public_key());
+        let previous = chain.rsplit("~~").next().unwrap().to_owned();
+        let delegation = hop(&holder, "kb+sd-jwt+kb", &previous, object, "x", "n");
+        let longer = join(&[chain.clone(), delegation.clone()]);
+        let terminal = hop(
+            &extra,
+            "kb+sd-jwt",
+            &delegation,
+            json!({"amount": 1}),
+            AUDIENCE,
+            NONCE,
+        );
+        join(&[longer, terminal])
+    };
+    assert!(matches!(
+        verifier.verify_presentation(&forced, &request(), NOW),
+        Err(VerifyError::LimitExceeded(_))
+    ));
+}

@@ -26,8 +26,9 @@ use crate::verify::{Checked, KeyBinding, PendingSignature, PresentationRequest, 
 pub const INTERMEDIATE_TYP: &str = "kb+sd-jwt+kb";
 /// `typ` of the terminal hop (draft -01: `kb-sd-jwt`).
 pub const TERMINAL_TYP: &str = "kb+sd-jwt";
-/// Most hops after the root a chain may have.
-pub const MAX_CHAIN_HOPS: usize = 8;
+/// Most delegations a chain may have (the terminal hop comes on top); the task
+/// schema's `max_delegation_depth` has the same ceiling.
+pub const MAX_DELEGATIONS: usize = 8;
 
 /// What a link of the chain may do.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -243,9 +244,9 @@ impl Verifier {
             )));
         }
         let segments: Vec<&str> = input.split("~~").collect();
-        if segments.len() - 1 > MAX_CHAIN_HOPS {
+        if segments.len() - 1 > MAX_DELEGATIONS + 1 {
             return Err(VerifyError::LimitExceeded(format!(
-                "more than {MAX_CHAIN_HOPS} delegation hops"
+                "more than {MAX_DELEGATIONS} delegations"
             )));
         }
         // Every segment but the last lost its trailing '~' to the join.
