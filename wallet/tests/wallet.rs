@@ -681,6 +681,15 @@ fn delegation_from_wallet_to_wallet_and_widening_refused() {
             "{error}"
         );
     }
+    // Resources outside the parent's prefixes are refused too.
+    let outside = DelegationSpec {
+        resources: Some(vec!["https://elsewhere.example/".into()]),
+        ..spec(&["refunds:write"], 10, 600)
+    };
+    assert!(matches!(
+        agent.delegate(&id, &outside, NOW),
+        Err(WalletError::Verify(agentid_verifier::VerifyError::DelegationWidened(named))) if named == "resources"
+    ));
     let delegation = agent
         .delegate(&id, &spec(&["refunds:write"], 20, 600), NOW)
         .unwrap();
