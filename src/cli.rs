@@ -74,7 +74,7 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct DelegateArgs {
     /// The held credential (or delegation) to delegate from.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) credential: String,
     /// The sub-agent's did:key.
     #[arg(long)]
@@ -197,6 +197,7 @@ pub(crate) struct ListArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
     /// The credential's wallet id.
+    #[arg(allow_hyphen_values = true)]
     pub(crate) id: String,
     /// Print JSON.
     #[arg(long)]
@@ -205,14 +206,14 @@ pub(crate) struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct PresentArgs {
-    /// The credential's wallet id.
-    #[arg(long)]
+    /// The credential's wallet id (ids may begin with '-').
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) credential: String,
     /// The verifier's identifier (the KB-JWT's aud).
     #[arg(long)]
     pub(crate) audience: String,
     /// The verifier's nonce.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) nonce: String,
     /// Comma-separated claim paths to disclose.
     #[arg(long, value_name = "PATHS", value_delimiter = ',')]
@@ -280,7 +281,7 @@ pub(crate) struct VerifyArgs {
     #[arg(long, requires = "nonce")]
     pub(crate) audience: Option<String>,
     /// The nonce this verifier sent with its request.
-    #[arg(long, requires = "audience")]
+    #[arg(long, allow_hyphen_values = true, requires = "audience")]
     pub(crate) nonce: Option<String>,
     /// Trust file: {"issuers": [{"id": "did:key:…"}, {"id": "https://…", "jwk": {…}}]}.
     #[arg(long, value_name = "FILE")]
@@ -318,7 +319,7 @@ pub(crate) struct VerifyBatchArgs {
     #[arg(long)]
     pub(crate) audience: String,
     /// The nonce every presentation must answer.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) nonce: String,
     /// Trust file, as for `verify`.
     #[arg(long, value_name = "FILE")]

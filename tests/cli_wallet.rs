@@ -132,7 +132,7 @@ fn issue_receive_list_show_present_verify_purge_audit() {
             "--audience",
             "https://bank.example",
             "--nonce",
-            "n-77",
+            "-n77",
             "--disclose",
             "constraints",
         ],
@@ -154,7 +154,7 @@ fn issue_receive_list_show_present_verify_purge_audit() {
             "--audience",
             "https://bank.example",
             "--nonce",
-            "n-77",
+            "-n77",
             "--trust",
             trust.to_str().unwrap(),
             "--status",
@@ -196,7 +196,7 @@ fn issue_receive_list_show_present_verify_purge_audit() {
             "--audience",
             "https://bank.example",
             "--nonce",
-            "n-77",
+            "-n77",
             "--trust",
             trust.to_str().unwrap(),
             "--status",
@@ -227,7 +227,7 @@ fn issue_receive_list_show_present_verify_purge_audit() {
         })
         .collect();
     assert_eq!(actions, ["init", "key-new", "receive", "present", "purge"]);
-    assert!(lines.contains("\"nonce\":\"n-77\""));
+    assert!(lines.contains("\"nonce\":\"-n77\""));
     assert!(!lines.contains("refund order 77"));
 }
 
