@@ -387,16 +387,8 @@ impl Wallet {
         let key = self.signing_key(&self.root_did)?;
         let kid = crate::did::did_key_url(key.public_key())?;
         let token = state.token(&self.root_did, &kid, &key, now, ttl_secs)?;
-        let mut batch = Batch::default();
         let details = json!({"uri": state.uri, "revoked": state.revoked.len(), "ttl": ttl_secs});
-        audit::append(
-            &self.store,
-            &mut batch,
-            now,
-            AuditAction::StatusPublish,
-            details,
-        )?;
-        self.store.commit(batch)?;
+        self.log(now, AuditAction::StatusPublish, details)?;
         Ok(token)
     }
 
@@ -668,9 +660,7 @@ impl Wallet {
             "credential": id, "audience": request.audience, "nonce": request.nonce,
             "disclosed": disclosed, "proved": proved
         });
-        let mut batch = Batch::default();
-        audit::append(&self.store, &mut batch, now, AuditAction::Present, details)?;
-        self.store.commit(batch)?;
+        self.log(now, AuditAction::Present, details)?;
         Ok(presentation)
     }
 
@@ -698,9 +688,7 @@ impl Wallet {
             "credential": id, "to": did_key::encode(&spec.to), "scope": spec.scope,
             "resources": spec.resources, "lifetime_secs": spec.lifetime_secs
         });
-        let mut batch = Batch::default();
-        audit::append(&self.store, &mut batch, now, AuditAction::Delegate, details)?;
-        self.store.commit(batch)?;
+        self.log(now, AuditAction::Delegate, details)?;
         Ok(delegation)
     }
 
@@ -740,9 +728,7 @@ impl Wallet {
         let key = self.signing_key(&record.holder)?;
         let presentation = present_delegated(&record.sd_jwt, &key, action, request, now)?;
         let details = json!({"credential": id, "audience": request.audience, "nonce": request.nonce, "delegated": true});
-        let mut batch = Batch::default();
-        audit::append(&self.store, &mut batch, now, AuditAction::Present, details)?;
-        self.store.commit(batch)?;
+        self.log(now, AuditAction::Present, details)?;
         Ok(presentation)
     }
 
@@ -825,6 +811,14 @@ impl Wallet {
         Ok(report)
     }
 
+    /// Appends one audit entry on its own (for actions that change no other record).
+    fn log(&self, now: u64, action: AuditAction, details: Value) -> Result<(), WalletError> {
+        let mut batch = Batch::default();
+        audit::append(&self.store, &mut batch, now, action, details)?;
+        self.store.commit(batch)?;
+        Ok(())
+    }
+
     /// Whether a key (by DID) is still in the wallet.
     ///
     /// # Errors
@@ -844,15 +838,7 @@ impl Wallet {
         now: u64,
     ) -> Result<(), WalletError> {
         self.store.change_passphrase(new.bytes(), kdf)?;
-        let mut batch = Batch::default();
-        audit::append(
-            &self.store,
-            &mut batch,
-            now,
-            AuditAction::Rekey,
-            json!({"kdf": kdf}),
-        )?;
-        self.store.commit(batch)?;
+        self.log(now, AuditAction::Rekey, json!({"kdf": kdf}))?;
         Ok(())
     }
 
@@ -884,9 +870,7 @@ impl Wallet {
         kdf: &KdfParams,
         now: u64,
     ) -> Result<usize, WalletError> {
-        let mut batch = Batch::default();
-        audit::append(&self.store, &mut batch, now, AuditAction::Export, json!({}))?;
-        self.store.commit(batch)?;
+        self.log(now, AuditAction::Export, json!({}))?;
         let count = crate::store::backup::write(&self.store, path, passphrase.bytes(), kdf)?;
         Ok(count)
     }
