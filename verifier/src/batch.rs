@@ -122,15 +122,12 @@ impl Verifier {
         let batchable: Vec<usize> = (0..slots.len()).filter(|&i| entries[i].is_some()).collect();
         let mut ed25519_valid = vec![false; slots.len()];
         bisect(&batchable, &mut ed25519_valid, &|indices| {
-            let mut verifier = batch::Verifier::new();
-            for item in indices
-                .iter()
-                .filter_map(|&i| entries[i].as_ref())
-                .flatten()
-            {
-                verifier.queue(item.clone());
-            }
-            verifier.verify(OsRng).is_ok()
+            batch_passes(
+                indices
+                    .iter()
+                    .filter_map(|&i| entries[i].as_ref())
+                    .flatten(),
+            )
         });
 
         slots
@@ -190,26 +187,13 @@ fn mark(indices: &[usize], valid: &mut [bool]) {
 /// rules, so the verdicts agree; the tests check it on the ed25519-speccheck cases.
 pub fn verify_ed25519_batch(items: &[(&PublicKey, &[u8], &[u8])]) -> Vec<bool> {
     let mut valid = vec![false; items.len()];
-    let candidates: Vec<usize> = (0..items.len())
-        .filter(|&i| matches!(items[i].0, PublicKey::Ed25519(_)) && items[i].2.len() == 64)
+    let entries: Vec<Option<batch::Item>> = items
+        .iter()
+        .map(|(key, message, signature)| batch_item(key, message, signature))
         .collect();
-    let batch_ok = |indices: &[usize]| {
-        let mut verifier = batch::Verifier::new();
-        for &index in indices {
-            let (PublicKey::Ed25519(key), message, signature) = items[index] else {
-                return false;
-            };
-            let Ok(signature) = ed25519_signature(signature) else {
-                return false;
-            };
-            verifier.queue((
-                ed25519_zebra::VerificationKeyBytes::from(*key),
-                signature,
-                message,
-            ));
-        }
-        verifier.verify(OsRng).is_ok()
-    };
+    let candidates: Vec<usize> = (0..items.len()).filter(|&i| entries[i].is_some()).collect();
+    let batch_ok =
+        |indices: &[usize]| batch_passes(indices.iter().filter_map(|&i| entries[i].as_ref()));
     bisect(&candidates, &mut valid, &batch_ok);
     // What bisection left to the single path is decided here by batches of one, so
     // every verdict comes from the batch equation.
@@ -221,8 +205,31 @@ pub fn verify_ed25519_batch(items: &[(&PublicKey, &[u8], &[u8])]) -> Vec<bool> {
     valid
 }
 
-/// The Ed25519 signatures of a pending item as batch entries (ZIP-215; entries under
-/// the same key share one term in the batch equation).
+/// One Ed25519 signature as a batch entry (its challenge hashed once); `None` for
+/// another key type or a signature of the wrong length.
+fn batch_item(key: &PublicKey, message: &[u8], signature: &[u8]) -> Option<batch::Item> {
+    let PublicKey::Ed25519(key) = key else {
+        return None;
+    };
+    let signature = ed25519_signature(signature).ok()?;
+    Some(batch::Item::from((
+        ed25519_zebra::VerificationKeyBytes::from(*key),
+        signature,
+        message,
+    )))
+}
+
+/// One randomized batch over `entries` (ZIP-215; entries under the same key share
+/// one term of the batch equation).
+fn batch_passes<'i>(entries: impl Iterator<Item = &'i batch::Item>) -> bool {
+    let mut verifier = batch::Verifier::new();
+    for entry in entries {
+        verifier.queue(entry.clone());
+    }
+    verifier.verify(OsRng).is_ok()
+}
+
+/// The Ed25519 signatures of a pending item as batch entries.
 fn ed25519_entries(slot: &Slot) -> Option<Vec<batch::Item>> {
     let Slot::Pending(checked) = slot else {
         return None;
@@ -231,16 +238,6 @@ fn ed25519_entries(slot: &Slot) -> Option<Vec<batch::Item>> {
         .signatures
         .iter()
         .filter(|signature| signature.alg == Algorithm::EdDSA)
-        .map(|signature| {
-            let PublicKey::Ed25519(key) = &signature.key else {
-                return None;
-            };
-            let sig = ed25519_signature(&signature.signature).ok()?;
-            Some(batch::Item::from((
-                ed25519_zebra::VerificationKeyBytes::from(*key),
-                sig,
-                &signature.message,
-            )))
-        })
+        .map(|signature| batch_item(&signature.key, &signature.message, &signature.signature))
         .collect()
 }

@@ -121,10 +121,7 @@ impl Rights {
     /// # Errors
     /// [`VerifyError::DelegationWidened`] naming the first widened field.
     pub fn narrow(&self, object: &Map<String, Value>) -> Result<Self, VerifyError> {
-        Self::narrowed(self, object)
-    }
-
-    fn narrowed(parent: &Rights, object: &Map<String, Value>) -> Result<Self, VerifyError> {
+        let parent = self;
         if parent.max_depth == 0 {
             return Err(widened("depth (no further delegation allowed)"));
         }
@@ -342,22 +339,15 @@ impl Verifier {
                     if seen_keys.contains(&delegate_did) {
                         return Err(VerifyError::DelegationCycle);
                     }
-                    rights = Rights::narrowed(&rights, &object)?;
+                    rights = rights.narrow(&object)?;
                     if now > rights.expires_at.saturating_add(skew) {
                         return Err(VerifyError::Expired {
                             expired_at: rights.expires_at,
                         });
                     }
-                    self.status
-                        .check(object.get("status"), &did_key::encode(&holder))
-                        .or_else(|error| match error {
-                            VerifyError::StatusUnknown(_)
-                                if self.policy().accept_unknown_status =>
-                            {
-                                Ok(())
-                            }
-                            other => Err(other),
-                        })?;
+                    // The delegating holder's DID is the last key seen.
+                    let delegator = seen_keys.last().map(String::as_str).unwrap_or_default();
+                    self.check_status(object.get("status"), delegator)?;
                     seen_keys.push(delegate_did.clone());
                     delegations.push(Delegation {
                         delegate: delegate_did,

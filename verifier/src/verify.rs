@@ -265,7 +265,7 @@ impl Checked {
 pub struct Verifier {
     trust: TrustStore,
     policy: Policy,
-    pub(crate) status: StatusLists,
+    status: StatusLists,
 }
 
 impl Verifier {
@@ -283,6 +283,19 @@ impl Verifier {
     pub fn with_status_lists(mut self, status: StatusLists) -> Self {
         self.status = status;
         self
+    }
+
+    /// Checks a status reference of something `issuer` issued against the status
+    /// lists, letting unknown status pass only when the policy says so.
+    pub(crate) fn check_status(
+        &self,
+        status: Option<&Value>,
+        issuer: &str,
+    ) -> Result<(), VerifyError> {
+        match self.status.check(status, issuer) {
+            Err(VerifyError::StatusUnknown(_)) if self.policy.accept_unknown_status => Ok(()),
+            other => other,
+        }
     }
 
     /// The trust store.
@@ -375,10 +388,7 @@ impl Verifier {
             Some(cnf) => Some(holder_key_from_cnf(cnf)?),
         };
         let status = claims.get("status").cloned();
-        match self.status.check(status.as_ref(), issuer.id()) {
-            Err(VerifyError::StatusUnknown(_)) if self.policy.accept_unknown_status => {}
-            other => other?,
-        }
+        self.check_status(status.as_ref(), issuer.id())?;
         let commitments = claims.get(COMMITMENTS_CLAIM).cloned();
         for name in REGISTERED_CLAIMS {
             claims.remove(name);
