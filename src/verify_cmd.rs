@@ -115,26 +115,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
 
 /// Reads `--action 'SCOPE RESOURCE [AMOUNT]'`.
 fn parse_action(text: &str) -> Result<Action, CliError> {
-    let parts: Vec<&str> = text.split_whitespace().collect();
-    let (scope, resource, amount) = match parts.as_slice() {
-        [scope, resource] => (*scope, *resource, None),
-        [scope, resource, amount] => {
-            let amount: f64 = amount.parse().map_err(|_| {
-                CliError::usage(format!("--action amount {amount:?} is not a number"))
-            })?;
-            (*scope, *resource, Some(amount))
-        }
-        _ => {
-            return Err(CliError::usage(
-                "--action must be 'SCOPE RESOURCE [AMOUNT]'",
-            ))
-        }
-    };
-    Ok(Action {
-        scope: scope.to_owned(),
-        resource: resource.to_owned(),
-        amount,
-    })
+    Action::parse(text).map_err(|error| CliError::usage(format!("--action: {error}")))
 }
 
 /// Decides the `--action` for a verified presentation; an

@@ -146,3 +146,20 @@ fn above_the_threshold_the_principal_must_approve_this_exact_action() {
         Err(Denied::Amount { .. })
     ));
 }
+
+#[test]
+fn amounts_that_compare_false_with_every_limit_are_denied() {
+    let setup = setup();
+    // NaN > 100 is false, so without the check a NaN refund would pass max_amount;
+    // a negative or infinite amount is no sum at all.
+    for amount in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0] {
+        assert!(
+            matches!(
+                authorize(&setup.verified, &action(amount), None),
+                Err(Denied::InvalidAction(_))
+            ),
+            "{amount}"
+        );
+    }
+    assert!(Action::parse("refunds:write https://shop.example/orders/1 NaN").is_err());
+}

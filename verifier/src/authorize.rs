@@ -28,6 +28,95 @@ pub struct Action {
 }
 
 impl Action {
+    /// Parses the command-line form `SCOPE RESOURCE [AMOUNT]` (whitespace separated).
+    /// The amount must be a finite, non-negative number.
+    ///
+    /// # Errors
+    /// [`InvalidAction`] naming what is wrong.
+    pub fn parse(text: &str) -> Result<Action, InvalidAction> {
+        if text.len() > MAX_ACTION_BYTES {
+            return Err(InvalidAction(format!(
+                "action is longer than {MAX_ACTION_BYTES} bytes"
+            )));
+        }
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        let (scope, resource, amount) = match parts.as_slice() {
+            [scope, resource] => (*scope, *resource, None),
+            [scope, resource, amount] => {
+                let parsed: f64 = amount
+                    .parse()
+                    .map_err(|_| InvalidAction(format!("amount {amount:?} is not a number")))?;
+                (*scope, *resource, Some(parsed))
+            }
+            _ => {
+                return Err(InvalidAction(
+                    "an action is 'SCOPE RESOURCE [AMOUNT]'".to_owned(),
+                ))
+            }
+        };
+        let action = Action {
+            scope: scope.to_owned(),
+            resource: resource.to_owned(),
+            amount,
+        };
+        action.check()?;
+        Ok(action)
+    }
+
+    /// Reads an action object `{"scope", "resource", "amount"?}`, such as the action a
+    /// delegation chain's terminal hop carries ([`crate::delegation::Chain::action`]);
+    /// other members are ignored.
+    ///
+    /// # Errors
+    /// [`InvalidAction`] if a member is missing, of the wrong type, or out of range.
+    pub fn from_json(value: &Value) -> Result<Action, InvalidAction> {
+        let text = |name: &str| {
+            value
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| InvalidAction(format!("{name} is missing or not a string")))
+        };
+        let amount = match value.get("amount") {
+            None | Some(Value::Null) => None,
+            Some(amount) => Some(
+                amount
+                    .as_f64()
+                    .ok_or_else(|| InvalidAction("amount is not a number".to_owned()))?,
+            ),
+        };
+        let action = Action {
+            scope: text("scope")?,
+            resource: text("resource")?,
+            amount,
+        };
+        action.check()?;
+        Ok(action)
+    }
+
+    /// Checks what [`authorize`] relies on: a non-empty scope and resource, and an
+    /// amount that is a finite number at least zero. A NaN compares false with every
+    /// limit and an infinite or negative amount has no meaning as a sum to pay or
+    /// refund, so each would slip past `max_amount`.
+    ///
+    /// # Errors
+    /// [`InvalidAction`] naming what is wrong.
+    pub fn check(&self) -> Result<(), InvalidAction> {
+        if self.scope.is_empty() || self.resource.is_empty() {
+            return Err(InvalidAction(
+                "scope and resource must not be empty".to_owned(),
+            ));
+        }
+        if let Some(amount) = self.amount {
+            if !amount.is_finite() || amount < 0.0 {
+                return Err(InvalidAction(format!(
+                    "amount {amount} is not a finite number at least 0"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The digest an approval names: SHA-256 of the action's canonical JSON
     /// (`{"amount","resource","scope"}`, keys sorted), base64url.
     pub fn digest(&self) -> String {
@@ -37,6 +126,14 @@ impl Action {
         )
     }
 }
+
+/// Longest action text [`Action::parse`] reads, in bytes.
+pub const MAX_ACTION_BYTES: usize = 4096;
+
+/// An action that cannot be authorized because it is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid action: {0}")]
+pub struct InvalidAction(String);
 
 /// Why an action is denied.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -65,6 +162,13 @@ pub enum Denied {
     /// The credential grants no rights to act (no scope).
     #[error("the credential grants no scope")]
     NoRights,
+    /// The action itself is malformed (e.g. a NaN or negative amount).
+    #[error("{0}")]
+    InvalidAction(InvalidAction),
+    /// A numeric constraint in the rights is not a finite number, so it cannot be
+    /// enforced; the action is denied rather than treated as unlimited.
+    #[error("constraint {0} is not a number")]
+    MalformedConstraint(String),
 }
 
 /// Decides whether `verified` allows `action`. `approval` is an approval credential
@@ -97,14 +201,21 @@ pub fn authorize(
             return Err(Denied::Resource(action.resource.clone()));
         }
     }
-    let limit = |name: &str| rights.constraints.get(name).and_then(Value::as_f64);
+    action.check().map_err(Denied::InvalidAction)?;
+    let limit = |name: &str| match rights.constraints.get(name) {
+        None => Ok(None),
+        Some(value) => match value.as_f64() {
+            Some(number) if number.is_finite() => Ok(Some(number)),
+            _ => Err(Denied::MalformedConstraint(name.to_owned())),
+        },
+    };
     let amount = action.amount.unwrap_or(0.0);
-    if let Some(limit) = limit("max_amount") {
+    if let Some(limit) = limit("max_amount")? {
         if amount > limit {
             return Err(Denied::Amount { amount, limit });
         }
     }
-    if let Some(threshold) = limit("approval_above") {
+    if let Some(threshold) = limit("approval_above")? {
         if amount > threshold {
             let approval = approval.ok_or(Denied::ApprovalRequired(threshold))?;
             let principal = verified.claims.get("on_behalf_of").and_then(Value::as_str);
@@ -122,4 +233,42 @@ pub fn authorize(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_that_would_slip_past_a_limit_are_refused() {
+        for text in [
+            "pay r NaN",
+            "pay r nan",
+            "pay r inf",
+            "pay r -inf",
+            "pay r -1",
+        ] {
+            assert!(Action::parse(text).is_err(), "{text}");
+        }
+        assert_eq!(Action::parse("pay r 0").unwrap().amount, Some(0.0));
+        assert_eq!(Action::parse("pay r").unwrap().amount, None);
+        assert!(Action::parse("pay").is_err());
+        assert!(Action::parse("pay r 1 extra").is_err());
+        assert!(Action::parse(&format!("pay {} 1", "r".repeat(MAX_ACTION_BYTES))).is_err());
+    }
+
+    #[test]
+    fn action_objects_are_typed() {
+        let good = json!({"scope": "pay", "resource": "https://r", "amount": 5, "vct": "x"});
+        assert_eq!(Action::from_json(&good).unwrap().amount, Some(5.0));
+        for bad in [
+            json!({"resource": "https://r"}),
+            json!({"scope": 1, "resource": "https://r"}),
+            json!({"scope": "pay", "resource": "https://r", "amount": "5"}),
+            json!({"scope": "pay", "resource": "https://r", "amount": -5}),
+            json!([]),
+        ] {
+            assert!(Action::from_json(&bad).is_err(), "{bad}");
+        }
+    }
 }
