@@ -6,84 +6,13 @@
 mod common;
 
 use agentid_verifier::{
-    sha256_b64, Algorithm, Limits, Policy, PresentationRequest, RejectionKind, SignatureRole,
-    TrustStore, Verifier, VerifyError,
+    sha256_b64, Algorithm, Policy, PresentationRequest, RejectionKind, SignatureRole, TrustStore,
+    Verifier, VerifyError,
 };
-use agentid_wallet::{cnf, did_key_url, SigningKey};
+use agentid_wallet::{did_key_url, SigningKey};
+use common::forge::Forge;
 use common::*;
 use serde_json::{json, Value};
-
-/// A hand-built credential: the issuer key signs exactly this header and payload.
-struct Forge {
-    issuer: SigningKey,
-    issuer_did: String,
-    holder: SigningKey,
-}
-
-impl Forge {
-    fn new() -> Self {
-        let issuer = SigningKey::generate(Algorithm::EdDSA);
-        let issuer_did = issuer.did().expect("did");
-        Forge {
-            issuer,
-            issuer_did,
-            holder: SigningKey::generate(Algorithm::EdDSA),
-        }
-    }
-
-    fn header(&self) -> Value {
-        json!({"alg": "EdDSA", "typ": "dc+sd-jwt", "kid": did_key_url(self.issuer.public_key()).expect("kid")})
-    }
-
-    fn payload(&self) -> Value {
-        json!({
-            "iss": self.issuer_did, "iat": NOW - 10, "nbf": NOW - 10, "exp": NOW + 600,
-            "vct": "urn:agentid:vct:task:1", "cnf": cnf(self.holder.public_key()), "_sd_alg": "sha-256"
-        })
-    }
-
-    /// `<JWT>~<d>…~` signed over `header` and `payload`.
-    fn credential(&self, header: &Value, payload: &Value, disclosures: &[String]) -> String {
-        let mut out = sign_token(&self.issuer, header, payload);
-        out.push('~');
-        for disclosure in disclosures {
-            out.push_str(disclosure);
-            out.push('~');
-        }
-        out
-    }
-
-    fn bind(&self, without_kb: &str, kb_header: &Value, kb_payload: &Value) -> String {
-        format!(
-            "{without_kb}{}",
-            sign_token(&self.holder, kb_header, kb_payload)
-        )
-    }
-
-    fn kb_payload(&self, without_kb: &str) -> Value {
-        json!({"iat": NOW, "aud": AUDIENCE, "nonce": NONCE, "sd_hash": sha256_b64(without_kb)})
-    }
-
-    fn present(&self, header: &Value, payload: &Value, disclosures: &[String]) -> String {
-        let without_kb = self.credential(header, payload, disclosures);
-        self.bind(
-            &without_kb,
-            &json!({"alg": "EdDSA", "typ": "kb+jwt"}),
-            &self.kb_payload(&without_kb),
-        )
-    }
-
-    fn verifier(&self) -> Verifier {
-        let mut trust = TrustStore::new();
-        trust.add_did(&self.issuer_did).expect("trust");
-        Verifier::new(trust, Policy::default())
-    }
-
-    fn verify(&self, presentation: &str) -> Result<agentid_verifier::Verified, VerifyError> {
-        self.verifier()
-            .verify_presentation(presentation, &request(), NOW)
-    }
-}
 
 fn with(mut value: Value, name: &str, member: Value) -> Value {
     value[name] = member;
@@ -153,61 +82,6 @@ fn malformed_input_is_could_not_check() {
             "{header}"
         );
     }
-}
-
-#[test]
-fn limits_are_enforced_at_the_edge() {
-    let fixture = fixture(Algorithm::EdDSA);
-    let presentation = fixture.present(&["on_behalf_of"]);
-    let exact = Limits::default().with_max_presentation_bytes(presentation.len());
-    let policy = Policy::default().with_limits(exact.clone());
-    let mut trust = TrustStore::new();
-    trust.add_did(fixture.issuer.id()).expect("trust");
-    let at_limit = Verifier::new(trust.clone(), policy);
-    assert!(at_limit
-        .verify_presentation(&presentation, &request(), NOW)
-        .is_ok());
-    let one_less = Verifier::new(
-        trust.clone(),
-        Policy::default().with_limits(exact.with_max_presentation_bytes(presentation.len() - 1)),
-    );
-    assert!(matches!(
-        one_less.verify_presentation(&presentation, &request(), NOW),
-        Err(VerifyError::LimitExceeded(_))
-    ));
-
-    let disclosed = presentation.matches('~').count() - 1;
-    let count_at_limit = Verifier::new(
-        trust.clone(),
-        Policy::default().with_limits(Limits::default().with_max_disclosures(disclosed)),
-    );
-    assert!(count_at_limit
-        .verify_presentation(&presentation, &request(), NOW)
-        .is_ok());
-    let count_over = Verifier::new(
-        trust,
-        Policy::default().with_limits(Limits::default().with_max_disclosures(disclosed - 1)),
-    );
-    assert!(matches!(
-        count_over.verify_presentation(&presentation, &request(), NOW),
-        Err(VerifyError::LimitExceeded(_))
-    ));
-
-    // Nesting: a disclosure chain deeper than the JSON depth limit.
-    let forge = Forge::new();
-    let mut value = json!("leaf");
-    let mut disclosures = Vec::new();
-    for level in 0..40 {
-        let d = disclosure(&json!([format!("s{level}"), "x", value]));
-        value = json!({"_sd": [sha256_b64(&d)]});
-        disclosures.push(d);
-    }
-    let payload = with(forge.payload(), "_sd", value["_sd"].clone());
-    let token = forge.present(&forge.header(), &payload, &disclosures);
-    assert!(matches!(
-        forge.verify(&token),
-        Err(VerifyError::LimitExceeded(_))
-    ));
 }
 
 #[test]

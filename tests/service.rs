@@ -322,10 +322,32 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
     let (status, body) = post_json(&client, &batch, &json!({"items": []})).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"results": []})));
 
-    // Refused requests: JSON errors with the right status.
-    let big = "a".repeat(1024 * 1024 + 1);
-    let over = json!({"presentation": big, "audience": AUDIENCE, "nonce": NONCE});
-    let (status, body) = post_json(&client, &verify, &over).await;
+    // The body bound (default 1 MiB) to the byte: a body of exactly 1 MiB is read
+    // (its presentation is then over the verifier's 64 KiB bound), one byte more is 413.
+    let body_of = |length: usize| {
+        let frame = json!({"presentation": "", "audience": AUDIENCE, "nonce": NONCE}).to_string();
+        let pad = "a".repeat(length - frame.len());
+        json!({"presentation": pad, "audience": AUDIENCE, "nonce": NONCE}).to_string()
+    };
+    let exact = body_of(1024 * 1024);
+    assert_eq!(exact.len(), 1024 * 1024);
+    let (status, body) = post_raw(&client, &verify, "application/json", exact).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["kind"], "malformed", "{body}");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 65536 bytes"),
+        "{body}"
+    );
+    let (status, body) = post_raw(
+        &client,
+        &verify,
+        "application/json",
+        body_of(1024 * 1024 + 1),
+    )
+    .await;
     assert_error(status, &body, StatusCode::PAYLOAD_TOO_LARGE);
     let (status, body) = post_raw(
         &client,
@@ -347,9 +369,15 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
     let (status, body) =
         post_json(&client, &batch, &json!({"items": [{"presentation": "x"}]})).await;
     assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
-    let too_many: Vec<Value> = (0..1025)
-        .map(|_| json!({"presentation": "x", "audience": "a", "nonce": "n"}))
-        .collect();
+    let items = |count: usize| -> Vec<Value> {
+        (0..count)
+            .map(|_| json!({"presentation": "x", "audience": "a", "nonce": "n"}))
+            .collect()
+    };
+    let (status, body) = post_json(&client, &batch, &json!({ "items": items(1024) })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"].as_array().unwrap().len(), 1024);
+    let too_many = items(1025);
     let (status, body) = post_json(&client, &batch, &json!({ "items": too_many })).await;
     assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["error"].as_str().unwrap().contains("1024"), "{body}");
@@ -377,7 +405,8 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
         .lines()
         .filter(|line| line.contains(" decision "))
         .collect();
-    assert_eq!(decisions.len(), 3 + 5 + 1, "{log}");
+    // 3 single, 5 batched, the 1 MiB body, the 1,024-item batch, 1 after the refusals.
+    assert_eq!(decisions.len(), 3 + 5 + 1 + 1024 + 1, "{log}");
     assert!(
         decisions[0].contains(&format!("issuer=\"{}\"", material.issuer)),
         "{log}"

@@ -10,7 +10,7 @@ use std::io::Write;
 
 use agentid_verifier::{
     b64url_encode, sha256_b64, Algorithm, Policy, RejectionKind, SignatureRole, StatusLists,
-    TrustStore, Verifier, VerifyError,
+    TrustStore, Verifier, VerifyError, MAX_STATUS_LIST_BYTES, MAX_STATUS_TOKEN_BYTES,
 };
 use agentid_wallet::{cnf, did_key_url, SigningKey};
 use common::*;
@@ -252,6 +252,39 @@ fn status_list_tokens_are_checked_before_use() {
     let bomb = issuer.token(|_| {}, &vec![0u8; 17 * 1024 * 1024]);
     assert!(bomb.len() < 100 * 1024);
     assert!(matches!(add(&bomb), Err(VerifyError::LimitExceeded(_))));
+}
+
+#[test]
+fn token_and_list_sizes_at_the_bound() {
+    let issuer = issuer();
+    let trust = issuer.trust();
+    let add = |token: &str| StatusLists::new().add_token(token, &trust, NOW, DAY);
+
+    // The token's length is checked before it is parsed or its signature checked.
+    let garbage = "a".repeat(MAX_STATUS_TOKEN_BYTES);
+    assert!(matches!(add(&garbage), Err(VerifyError::Malformed(_))));
+    assert!(matches!(
+        add(&format!("{garbage}a")),
+        Err(VerifyError::LimitExceeded(_))
+    ));
+
+    // The decompressed list: exactly 16 MiB is read, one byte more is refused
+    // while decompressing (the decoder stops one byte past the bound).
+    let mut lists = StatusLists::new();
+    lists
+        .add_token(
+            &issuer.token(|_| {}, &vec![0u8; MAX_STATUS_LIST_BYTES]),
+            &trust,
+            NOW,
+            DAY,
+        )
+        .expect("a 16 MiB list is read");
+    let list = lists.get(URI).unwrap();
+    assert_eq!(list.len(), MAX_STATUS_LIST_BYTES * 8);
+    assert!(matches!(
+        add(&issuer.token(|_| {}, &vec![0u8; MAX_STATUS_LIST_BYTES + 1])),
+        Err(VerifyError::LimitExceeded(_))
+    ));
 }
 
 #[test]

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod forge;
+
 use agentid_verifier::{
     b64url_encode, Algorithm, Policy, PresentationRequest, TrustStore, Verifier,
 };

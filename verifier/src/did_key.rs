@@ -11,7 +11,7 @@ const CODEC_ED25519: u64 = 0xed;
 const CODEC_SECP256K1: u64 = 0xe7;
 const CODEC_P256: u64 = 0x1200;
 /// No supported did:key is longer than this; longer input is refused unread.
-const MAX_DID_LEN: usize = 128;
+pub const MAX_DID_LEN: usize = 128;
 
 /// Decodes a did:key (`did:key:z…`) into its public key.
 ///

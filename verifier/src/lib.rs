@@ -60,7 +60,7 @@ pub use sd_jwt::{sha256_b64, DisclosureMap, UnverifiedSdJwt};
 pub use status::{
     Status, StatusList, StatusLists, MAX_STATUS_LIST_BYTES, MAX_STATUS_TOKEN_BYTES, STATUS_LIST_TYP,
 };
-pub use trust::{TrustStore, TrustedIssuer};
+pub use trust::{TrustStore, TrustedIssuer, MAX_TRUST_FILE_BYTES, MAX_TRUST_FILE_DEPTH};
 pub use verify::{
     KeyBinding, Policy, PresentationRequest, Verified, Verifier, KB_JWT_TYP, REGISTERED_CLAIMS,
     SD_JWT_VC_TYP,

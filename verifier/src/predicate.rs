@@ -32,6 +32,10 @@ pub const MIN_VALUE: i64 = -(1 << 31);
 pub const MAX_VALUE: i64 = (1 << 31) - 1;
 /// Most range proofs aggregated in one presentation (a `min..=max` statement uses two).
 pub const MAX_AGGREGATED: usize = 8;
+/// Longest `predicate_proof` read, in base64url characters: a proof of
+/// [`MAX_AGGREGATED`] 32-bit ranges is 800 bytes (1,067 characters); anything
+/// longer is refused before it is decoded.
+pub const MAX_PROOF_CHARS: usize = 2048;
 /// The name of the signed claim holding commitments.
 pub const COMMITMENTS_CLAIM: &str = "commitments";
 /// The commitment scheme written in each commitment.
@@ -461,9 +465,14 @@ impl Statements {
             .iter()
             .map(|(predicate, _)| predicate.range_count())
             .sum();
-        if ranges == 0 || ranges > MAX_AGGREGATED {
-            return Err(VerifyError::InvalidPredicate(format!(
-                "1 to {MAX_AGGREGATED} range proofs per presentation"
+        if ranges == 0 {
+            return Err(VerifyError::InvalidPredicate(
+                "no range proof to check".into(),
+            ));
+        }
+        if ranges > MAX_AGGREGATED {
+            return Err(VerifyError::LimitExceeded(format!(
+                "more than {MAX_AGGREGATED} range proofs per presentation"
             )));
         }
         Ok(Statements { entries })
@@ -566,11 +575,10 @@ impl PendingProof {
                 "more than {MAX_AGGREGATED} predicates"
             )));
         }
-        // A proof of 8 aggregated 32-bit ranges is 800 bytes; refuse anything larger unread.
-        if proof.len() > 2048 {
-            return Err(VerifyError::LimitExceeded(
-                "predicate proof too large".into(),
-            ));
+        if proof.len() > MAX_PROOF_CHARS {
+            return Err(VerifyError::LimitExceeded(format!(
+                "predicate proof longer than {MAX_PROOF_CHARS} characters"
+            )));
         }
         let predicates = predicates
             .iter()

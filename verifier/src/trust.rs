@@ -10,9 +10,9 @@ use crate::error::{KeyError, VerifyError};
 use crate::key::PublicKey;
 
 /// Largest trust file accepted, in bytes.
-const MAX_TRUST_FILE_BYTES: usize = 1024 * 1024;
+pub const MAX_TRUST_FILE_BYTES: usize = 1024 * 1024;
 /// Deepest JSON nesting accepted in a trust file.
-const MAX_TRUST_FILE_DEPTH: usize = 16;
+pub const MAX_TRUST_FILE_DEPTH: usize = 16;
 
 /// One trusted issuer.
 #[derive(Debug, Clone, PartialEq, Eq)]
