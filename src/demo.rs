@@ -57,7 +57,8 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         "max_delegation_depth": 1,
         "on_behalf_of": principal_did,
     });
-    let disclosable = ["task.purpose", "resources", "constraints", "on_behalf_of"];
+    // Rights claims (scope, resources, audience, constraints) are always disclosed.
+    let disclosable = ["task.purpose", "on_behalf_of"];
     let holder_key =
         did_key::decode(&task_did).map_err(|error| CliError::failed(error.to_string()))?;
     let request = CredentialRequest {
@@ -84,7 +85,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
 
     // 3. Presentation.
     let verifier_request = PresentationRequest::new(VERIFIER_AUDIENCE, nonce());
-    let disclosed = ["on_behalf_of", "constraints"];
+    let disclosed = ["on_behalf_of"];
     let presentation = agent.present(
         &stored_id,
         &parse_paths(&disclosed)?,
@@ -96,7 +97,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         verifier_request.audience, verifier_request.nonce
     );
     println!(
-        "   the agent discloses {} and keeps task.purpose and resources to itself,",
+        "   the agent discloses {} and keeps task.purpose to itself (scope, resources and limits are always visible),",
         disclosed.join(" and ")
     );
     println!(

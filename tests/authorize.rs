@@ -163,3 +163,109 @@ fn amounts_that_compare_false_with_every_limit_are_denied() {
     }
     assert!(Action::parse("refunds:write https://shop.example/orders/1 NaN").is_err());
 }
+
+/// Rights claims must be issuer-signed in the clear: a limit the holder could leave
+/// out is no limit. The wallet's issuer refuses to conceal one; the verifier refuses
+/// rights from a credential that conceals one (here made by hand), whether or not
+/// the holder disclosed it.
+#[test]
+fn concealable_rights_grant_nothing() {
+    use agentid_verifier::sha256_b64;
+    use common::forge::Forge;
+    use common::{disclosure, fixture};
+
+    let forge = Forge::new();
+    let max_amount = disclosure(&json!(["salt-1", "max_amount", 20]));
+    let mut payload = forge.payload();
+    payload["scope"] = json!(["refunds:*"]);
+    payload["constraints"] = json!({"currency": "EUR", "_sd": [sha256_b64(&max_amount)]});
+    for disclosed in [vec![], vec![max_amount.clone()]] {
+        let verified = forge
+            .verify(&forge.present(&forge.header(), &payload, &disclosed))
+            .unwrap();
+        assert!(verified.rights_concealable());
+        assert_eq!(
+            authorize(&verified, &action(10.0), None),
+            Err(Denied::ConcealableRights)
+        );
+    }
+    // A whole rights claim in a disclosure is refused the same way.
+    let scope = disclosure(&json!(["salt-2", "scope", ["refunds:*"]]));
+    let mut payload = forge.payload();
+    payload["_sd"] = json!([sha256_b64(&scope)]);
+    let verified = forge
+        .verify(&forge.present(&forge.header(), &payload, &[scope]))
+        .unwrap();
+    assert_eq!(
+        authorize(&verified, &action(10.0), None),
+        Err(Denied::ConcealableRights)
+    );
+    // Registered claims the SD-JWT VC spec keeps visible may not come from a disclosure.
+    let exp = disclosure(&json!(["salt-3", "exp", NOW + 600]));
+    let mut payload = forge.payload();
+    payload.as_object_mut().unwrap().remove("exp");
+    payload["_sd"] = json!([sha256_b64(&exp)]);
+    assert!(matches!(
+        forge.verify(&forge.present(&forge.header(), &payload, &[exp])),
+        Err(agentid_verifier::VerifyError::InvalidDisclosure(_))
+    ));
+
+    // The wallet's issuer refuses to make any rights claim disclosable.
+    let issuer = fixture(Algorithm::EdDSA).issuer;
+    let agent = SigningKey::generate(Algorithm::EdDSA);
+    for path in [
+        "constraints",
+        "constraints.max_amount",
+        "scope[0]",
+        "resources",
+        "audience",
+    ] {
+        let request = CredentialRequest {
+            vct: TASK_VCT.into(),
+            subject: agent.did().unwrap(),
+            holder_key: agent.public_key().clone(),
+            claims: common::task_claims(),
+            disclosable: vec![path.parse().unwrap()],
+            lifetime_secs: 600,
+            committed: vec![],
+        };
+        assert!(
+            matches!(
+                issuer.issue(&request, NOW),
+                Err(agentid_wallet::WalletError::InvalidRequest(reason)) if reason.contains("rights")
+            ),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn a_credential_without_key_binding_authorizes_nothing() {
+    let setup = setup();
+    let issuer = Issuer::from_did_key(SigningKey::generate(Algorithm::EdDSA)).unwrap();
+    let mut claims = common::task_claims();
+    claims.insert("scope".into(), json!(["refunds:*"]));
+    let credential = issuer
+        .issue(
+            &CredentialRequest {
+                vct: TASK_VCT.into(),
+                subject: setup.agent.did().unwrap(),
+                holder_key: setup.agent.public_key().clone(),
+                claims,
+                disclosable: vec![],
+                lifetime_secs: 600,
+                committed: vec![],
+            },
+            NOW,
+        )
+        .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_did(issuer.id()).unwrap();
+    let unbound = Verifier::new(trust, Policy::default())
+        .verify_credential(&credential.sd_jwt, NOW)
+        .unwrap();
+    assert_eq!(
+        authorize(&unbound, &action(1.0), None),
+        Err(Denied::Unbound)
+    );
+}

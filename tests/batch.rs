@@ -172,7 +172,7 @@ impl Mix {
 
     fn presentation(&self, which: usize, damage: Damage) -> String {
         let fixture = &self.fixtures[which % self.fixtures.len()];
-        let valid = fixture.present(&["on_behalf_of", "constraints"]);
+        let valid = fixture.present(&["on_behalf_of", "task"]);
         match damage {
             Damage::None | Damage::WrongNonce | Damage::Expired => valid,
             Damage::FlippedIssuerSignature => rebind(fixture, &flip_in_segment(&valid, 0, 2)),
@@ -283,7 +283,7 @@ fn one_corrupt_item_in_256_is_found_and_the_other_255_accepted() {
         let fixture = fixture(alg);
         let good = request();
         let mut presentations: Vec<String> = (0..256)
-            .map(|_| fixture.present(&["constraints"]))
+            .map(|_| fixture.present(&["task"]))
             .collect();
         // Corrupt the issuer signature of one item, keeping everything parseable.
         presentations[137] = rebind(&fixture, &flip_in_segment(&presentations[137], 0, 2));
@@ -315,7 +315,7 @@ fn a_batch_of_forged_issuer_signatures_on_valid_structure_is_rejected_entirely()
     let good = request();
     let presentations: Vec<String> = (0..16)
         .map(|_| {
-            let valid = fixture.present(&["constraints"]);
+            let valid = fixture.present(&["task"]);
             rebind(&fixture, &flip_in_segment(&valid, 0, 2))
         })
         .collect();

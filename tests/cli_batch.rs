@@ -97,7 +97,7 @@ fn mixed_directory() -> Material {
     };
     let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).unwrap();
     write(EXPECTED[0].0, valid.as_bytes());
-    write(EXPECTED[1].0, p256.present(&["constraints"]).as_bytes());
+    write(EXPECTED[1].0, p256.present(&["task"]).as_bytes());
     let other_nonce = PresentationRequest::new(AUDIENCE, "another-nonce");
     write(EXPECTED[2].0, present_for(&other_nonce, NOW).as_bytes());
     // A forged issuer signature, presented with a correct key binding over it.

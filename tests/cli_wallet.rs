@@ -96,7 +96,7 @@ fn issue_receive_list_show_present_verify_purge_audit() {
             "--claims",
             claims.to_str().unwrap(),
             "--sd",
-            "task.purpose,constraints",
+            "task.purpose,on_behalf_of",
             "--ttl",
             "10m",
         ],
@@ -121,7 +121,10 @@ fn issue_receive_list_show_present_verify_purge_audit() {
     let shown: Value =
         serde_json::from_str(&ok(agentid(&agent, &["show", &id, "--json"]))).unwrap();
     assert_eq!(shown["claims"]["task"]["purpose"], "refund order 77");
-    assert_eq!(shown["disclosable"], json!(["constraints", "task.purpose"]));
+    assert_eq!(
+        shown["disclosable"],
+        json!(["on_behalf_of", "task.purpose"])
+    );
 
     let presentation = ok(agentid(
         &agent,
@@ -134,7 +137,7 @@ fn issue_receive_list_show_present_verify_purge_audit() {
             "--nonce",
             "-n77",
             "--disclose",
-            "constraints",
+            "on_behalf_of",
         ],
     ));
     let presentation_file = home.path().join("presentation.sd-jwt");

@@ -13,7 +13,22 @@ use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
 use agentid_verifier::{Algorithm, Policy, PresentationRequest, TrustStore, Verified, Verifier};
-use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SigningKey, TASK_VCT};
+use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SchemaRegistry, SigningKey};
+
+/// A credential type with an open schema: interop exercises selective disclosure of
+/// arrays and objects, which agentid's task credentials keep for non-rights claims.
+const INTEROP_VCT: &str = "urn:agentid:vct:interop-test:1";
+
+fn interop_schemas() -> SchemaRegistry {
+    let mut registry = SchemaRegistry::builtin().unwrap();
+    registry
+        .add(
+            "interop-test",
+            &json!({"x-vct": INTEROP_VCT, "type": "object"}),
+        )
+        .unwrap();
+    registry
+}
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
@@ -103,10 +118,10 @@ fn sd_jwt_args<'a>(issuer_jwk: &'a str, holder_alg: Algorithm, audience: &'a str
 fn task_claims() -> Map<String, Value> {
     json!({
         "task": {"id": "T-42", "purpose": "refund order 1234"},
-        "scope": ["refunds:write", "orders:read"],
-        "resources": ["https://shop.example/orders/1234"],
-        "audience": ["https://payments.example"],
-        "constraints": {"currency": "EUR", "max_amount": 120.5},
+        "roles": ["refunds:write", "orders:read"],
+        "sites": ["https://shop.example/orders/1234"],
+        "verifiers": ["https://payments.example"],
+        "limits": {"currency": "EUR", "max_amount": 120.5},
         "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
     })
     .as_object()
@@ -117,19 +132,21 @@ fn task_claims() -> Map<String, Value> {
 /// A credential from a pinned-key issuer (`iss` = [`ISSUER`]), its issuer's public
 /// JWK as a string, and a verifier that trusts it.
 fn issue(issuer_alg: Algorithm, holder: &SigningKey, now: u64) -> (String, String, Verifier) {
-    let issuer = Issuer::with_pinned_key(ISSUER, SigningKey::generate(issuer_alg)).unwrap();
+    let issuer = Issuer::with_pinned_key(ISSUER, SigningKey::generate(issuer_alg))
+        .unwrap()
+        .with_schemas(interop_schemas());
     let credential = issuer
         .issue(
             &CredentialRequest {
-                vct: TASK_VCT.into(),
+                vct: INTEROP_VCT.into(),
                 subject: holder.did().unwrap(),
                 holder_key: holder.public_key().clone(),
                 claims: task_claims(),
                 disclosable: vec![
                     "task.purpose".parse().unwrap(),
-                    "scope[*]".parse().unwrap(),
-                    "resources".parse().unwrap(),
-                    "constraints".parse().unwrap(),
+                    "roles[*]".parse().unwrap(),
+                    "sites".parse().unwrap(),
+                    "limits".parse().unwrap(),
                     "on_behalf_of".parse().unwrap(),
                 ],
                 lifetime_secs: 15 * 60,
@@ -151,7 +168,7 @@ fn issue(issuer_alg: Algorithm, holder: &SigningKey, now: u64) -> (String, Strin
 fn present_to(credential: &str, holder: &SigningKey, audience: &str, now: u64) -> String {
     let disclose = [
         "task.purpose".parse().unwrap(),
-        "scope[0]".parse().unwrap(),
+        "roles[0]".parse().unwrap(),
         "on_behalf_of".parse().unwrap(),
     ];
     let request = PresentationRequest::new(audience, NONCE);
@@ -202,19 +219,19 @@ fn python_sd_jwt_verifies_agentid_presentations() {
             let args = sd_jwt_args(&issuer_jwk, holder_alg, AUDIENCE);
             let theirs = peer_accepts(&python, &args, &presentation, &what);
             assert_same_claims(&theirs, &ours, &holder, &what);
-            // Disclosed: task.purpose, scope[0], on_behalf_of; always visible:
-            // task.id, audience. Undisclosed: scope[1], resources, constraints.
+            // Disclosed: task.purpose, roles[0], on_behalf_of; always visible:
+            // task.id, verifiers. Undisclosed: roles[1], sites, limits.
             assert_eq!(
                 Value::Object(ours.claims.clone()),
                 json!({
                     "task": {"id": "T-42", "purpose": "refund order 1234"},
-                    "scope": ["refunds:write"],
-                    "audience": ["https://payments.example"],
+                    "roles": ["refunds:write"],
+                    "verifiers": ["https://payments.example"],
                     "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
                 }),
                 "{what}"
             );
-            for absent in ["resources", "constraints"] {
+            for absent in ["sites", "limits"] {
                 assert!(theirs.get(absent).is_none(), "{what}: {absent} leaked");
             }
         }

@@ -20,7 +20,22 @@ use std::task::{Context, Poll, Waker};
 use agentid_verifier::{
     Algorithm, Policy, PresentationRequest, TrustStore, Verifier, VerifyError, SD_JWT_VC_TYP,
 };
-use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SigningKey, TASK_VCT};
+use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SchemaRegistry, SigningKey};
+
+/// A credential type with an open schema: interop exercises selective disclosure of
+/// arrays and objects, which agentid's task credentials keep for non-rights claims.
+const INTEROP_VCT: &str = "urn:agentid:vct:interop-test:1";
+
+fn interop_schemas() -> SchemaRegistry {
+    let mut registry = SchemaRegistry::builtin().unwrap();
+    registry
+        .add(
+            "interop-test",
+            &json!({"x-vct": INTEROP_VCT, "type": "object"}),
+        )
+        .unwrap();
+    registry
+}
 use serde_json::{json, Map, Value};
 use ssi_jwk::JWK;
 use ssi_jws::{JwsPayload, JwsSigner};
@@ -60,10 +75,10 @@ fn without_registered(claims: &Value) -> Map<String, Value> {
 fn task_claims() -> Map<String, Value> {
     json!({
         "task": {"id": "T-42", "purpose": "refund order 1234"},
-        "scope": ["refunds:write", "orders:read"],
-        "resources": ["https://shop.example/orders/1234"],
-        "audience": ["https://payments.example"],
-        "constraints": {"currency": "EUR", "max_amount": 120.5},
+        "roles": ["refunds:write", "orders:read"],
+        "sites": ["https://shop.example/orders/1234"],
+        "verifiers": ["https://payments.example"],
+        "limits": {"currency": "EUR", "max_amount": 120.5},
         "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
     })
     .as_object()
@@ -72,19 +87,21 @@ fn task_claims() -> Map<String, Value> {
 }
 
 fn issue(alg: Algorithm, holder: &SigningKey, now: u64) -> (Issuer, String) {
-    let issuer = Issuer::from_did_key(SigningKey::generate(alg)).unwrap();
+    let issuer = Issuer::from_did_key(SigningKey::generate(alg))
+        .unwrap()
+        .with_schemas(interop_schemas());
     let credential = issuer
         .issue(
             &CredentialRequest {
-                vct: TASK_VCT.into(),
+                vct: INTEROP_VCT.into(),
                 subject: holder.did().unwrap(),
                 holder_key: holder.public_key().clone(),
                 claims: task_claims(),
                 disclosable: vec![
                     "task.purpose".parse().unwrap(),
-                    "scope[*]".parse().unwrap(),
-                    "resources".parse().unwrap(),
-                    "constraints".parse().unwrap(),
+                    "roles[*]".parse().unwrap(),
+                    "sites".parse().unwrap(),
+                    "limits".parse().unwrap(),
                     "on_behalf_of".parse().unwrap(),
                 ],
                 lifetime_secs: 15 * 60,
@@ -138,7 +155,7 @@ fn ssi_verifies_sd_jwt_vcs_issued_by_agentid() {
         // A subset: agentid's presentation (which ssi also checks, KB-JWT included),
         // then the same disclosures without the KB-JWT.
         let request = PresentationRequest::new("https://payments.example", "n-0S6_WzA2Mj");
-        let disclose = ["task.purpose".parse().unwrap(), "scope[1]".parse().unwrap()];
+        let disclose = ["task.purpose".parse().unwrap(), "roles[1]".parse().unwrap()];
         let presentation = present(&sd_jwt, &holder, &disclose, &request, now).unwrap();
         let ours_kb = verifier
             .verify_presentation(&presentation, &request, now)
@@ -154,8 +171,8 @@ fn ssi_verifies_sd_jwt_vcs_issued_by_agentid() {
             Value::Object(ours.claims),
             json!({
                 "task": {"id": "T-42", "purpose": "refund order 1234"},
-                "scope": ["orders:read"],
-                "audience": ["https://payments.example"]
+                "roles": ["orders:read"],
+                "verifiers": ["https://payments.example"]
             }),
             "{alg}"
         );

@@ -19,7 +19,7 @@ fn fixtures() -> &'static [(Fixture, String)] {
             .into_iter()
             .map(|alg| {
                 let fixture = fixture(alg);
-                let presentation = fixture.present(&["on_behalf_of", "constraints"]);
+                let presentation = fixture.present(&["on_behalf_of", "task"]);
                 (fixture, presentation)
             })
             .collect()

@@ -41,7 +41,7 @@ impl Material {
                     subject: agent.did().unwrap(),
                     holder_key: agent.public_key().clone(),
                     claims: common::task_claims(),
-                    disclosable: ["task.purpose", "resources", "constraints", "on_behalf_of"]
+                    disclosable: ["task.purpose", "on_behalf_of"]
                         .iter()
                         .map(|path| path.parse().unwrap())
                         .collect(),
@@ -68,12 +68,12 @@ impl Material {
         }
     }
 
-    /// A presentation disclosing the constraints, for `audience` and `nonce`.
+    /// A presentation disclosing `on_behalf_of`, for `audience` and `nonce`.
     fn present(&self, audience: &str, nonce: &str) -> String {
         present(
             &self.credential,
             &self.agent,
-            &["constraints".parse().unwrap()],
+            &["on_behalf_of".parse().unwrap()],
             &PresentationRequest::new(audience, nonce),
             unix_now(),
         )

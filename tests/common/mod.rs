@@ -50,16 +50,12 @@ pub fn fixture(alg: Algorithm) -> Fixture {
                 subject: agent.did().expect("did"),
                 holder_key: agent.public_key().clone(),
                 claims: task_claims(),
-                disclosable: [
-                    "task.purpose",
-                    "resources",
-                    "resources[0]",
-                    "constraints",
-                    "on_behalf_of",
-                ]
-                .iter()
-                .map(|path| path.parse().expect("path"))
-                .collect(),
+                // Rights claims (scope, resources, constraints, …) are never
+                // disclosable; the task object and its purpose nest recursively.
+                disclosable: ["task", "task.purpose", "on_behalf_of"]
+                    .iter()
+                    .map(|path| path.parse().expect("path"))
+                    .collect(),
                 lifetime_secs: 900,
                 committed: Vec::new(),
             },

@@ -165,6 +165,14 @@ pub enum Denied {
     /// The action itself is malformed (e.g. a NaN or negative amount).
     #[error("{0}")]
     InvalidAction(InvalidAction),
+    /// The credential was verified without a key binding: anyone who has seen it
+    /// could present it, so it authorizes nothing.
+    #[error("a credential without key binding authorizes nothing; verify a presentation")]
+    Unbound,
+    /// The issuer made a rights claim selectively disclosable, so the holder could
+    /// have withheld a limit: the credential grants nothing.
+    #[error("the credential's rights claims are selectively disclosable; a limit could have been withheld")]
+    ConcealableRights,
     /// A numeric constraint in the rights is not a finite number, so it cannot be
     /// enforced; the action is denied rather than treated as unlimited.
     #[error("constraint {0} is not a number")]
@@ -181,6 +189,12 @@ pub fn authorize(
     action: &Action,
     approval: Option<&Verified>,
 ) -> Result<(), Denied> {
+    if verified.key_binding.is_none() {
+        return Err(Denied::Unbound);
+    }
+    if verified.rights_concealable() {
+        return Err(Denied::ConcealableRights);
+    }
     let rights = match &verified.chain {
         Some(chain) => chain.effective_rights.clone(),
         None => Rights::from_root(&verified.claims, verified.expires_at)

@@ -26,6 +26,18 @@ use crate::verify::{Checked, KeyBinding, PendingSignature, PresentationRequest, 
 pub const INTERMEDIATE_TYP: &str = "kb+sd-jwt+kb";
 /// `typ` of the terminal hop (draft -01: `kb-sd-jwt`).
 pub const TERMINAL_TYP: &str = "kb+sd-jwt";
+/// Claims that grant or limit rights (read by [`Rights::from_root`] and by
+/// [`crate::authorize::authorize`]). They must be issuer-signed in the clear: a
+/// concealed limit is one the holder could simply not disclose. A credential whose
+/// rights claims are (or contain) selectively disclosable parts grants no rights.
+pub const RIGHTS_CLAIMS: [&str; 5] = [
+    "scope",
+    "resources",
+    "audience",
+    "constraints",
+    "max_delegation_depth",
+];
+
 /// Most delegations a chain may have (the terminal hop comes on top); the task
 /// schema's `max_delegation_depth` has the same ceiling.
 pub const MAX_DELEGATIONS: usize = 8;
@@ -262,6 +274,11 @@ impl Verifier {
         let mut holder = checked.verified.holder_key.clone().ok_or_else(|| {
             VerifyError::MissingHolderKey("the root credential has no cnf".into())
         })?;
+        if checked.verified.rights_concealable {
+            return Err(VerifyError::disclosure(
+                "the root credential's rights claims are selectively disclosable, so a limit could be withheld",
+            ));
+        }
         let root_rights = Rights::from_root(&checked.verified.claims, checked.verified.expires_at)?;
         let mut rights = root_rights.clone();
         let mut seen_keys = vec![did_key::encode(&holder)];
@@ -295,6 +312,7 @@ impl Verifier {
                     valid_from: issued_at,
                 });
             }
+            crate::jws::check_token_window(&hop.payload, "delegation hop", now, skew)?;
             let audience = string_claim(&hop.payload, "aud", "delegation hop")?
                 .ok_or_else(|| VerifyError::malformed("a delegation hop has no aud"))?
                 .to_owned();

@@ -85,6 +85,29 @@ pub(crate) fn numeric_date(
     }
 }
 
+/// Checks the optional `exp` and `nbf` of a token with validity rules of its own (a
+/// KB-JWT, a delegation hop). RFC 7519 §4.1.4–4.1.5: a JWT must not be accepted after
+/// its `exp` or before its `nbf`, whoever signed it; like every NumericDate here, a
+/// value that is not whole non-negative seconds is malformed.
+pub(crate) fn check_token_window(
+    payload: &Map<String, Value>,
+    what: &str,
+    now: u64,
+    skew: u64,
+) -> Result<(), VerifyError> {
+    if let Some(exp) = numeric_date(payload, "exp", what)? {
+        if now > exp.saturating_add(skew) {
+            return Err(VerifyError::Expired { expired_at: exp });
+        }
+    }
+    if let Some(nbf) = numeric_date(payload, "nbf", what)? {
+        if nbf > now.saturating_add(skew) {
+            return Err(VerifyError::NotYetValid { valid_from: nbf });
+        }
+    }
+    Ok(())
+}
+
 /// Reads an optional string claim.
 pub(crate) fn string_claim<'p>(
     payload: &'p Map<String, Value>,
@@ -97,5 +120,56 @@ pub(crate) fn string_claim<'p>(
         Some(_) => Err(VerifyError::malformed(format!(
             "{what} {name} must be a string"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn payload(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_token_past_its_exp_or_before_its_nbf_is_refused() {
+        let now = 1_800_000_000;
+        let check = |value: Value| check_token_window(&payload(value), "KB-JWT", now, 60);
+        assert_eq!(check(json!({})), Ok(()));
+        assert_eq!(check(json!({"exp": now + 600, "nbf": now - 600})), Ok(()));
+        assert_eq!(
+            check(json!({"exp": now - 60, "nbf": now + 60})),
+            Ok(()),
+            "within the skew"
+        );
+        assert_eq!(
+            check(json!({"exp": now - 3600})),
+            Err(VerifyError::Expired {
+                expired_at: now - 3600
+            })
+        );
+        assert_eq!(
+            check(json!({"nbf": now + 3600})),
+            Err(VerifyError::NotYetValid {
+                valid_from: now + 3600
+            })
+        );
+        for malformed in [json!(1.8e9), json!("1800000600"), json!(-1), json!(null)] {
+            assert!(
+                matches!(
+                    check(json!({"exp": malformed})),
+                    Err(VerifyError::Malformed(_))
+                ),
+                "exp {malformed}"
+            );
+            assert!(
+                matches!(
+                    check(json!({"nbf": malformed})),
+                    Err(VerifyError::Malformed(_))
+                ),
+                "nbf {malformed}"
+            );
+        }
     }
 }

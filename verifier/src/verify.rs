@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::alg::Algorithm;
-use crate::delegation::Chain;
+use crate::delegation::{Chain, RIGHTS_CLAIMS};
 use crate::error::{SignatureRole, VerifyError};
 use crate::jws::{numeric_date, string_claim, CompactJws};
 use crate::key::PublicKey;
@@ -34,6 +34,34 @@ pub const REGISTERED_CLAIMS: [&str; 10] = [
     "status",
     COMMITMENTS_CLAIM,
 ];
+
+/// Claims that SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, "Registered JWT Claims") says
+/// must not be selectively disclosable, plus the signed commitments: one revealed by a
+/// disclosure is refused, since a holder could as well have withheld it (an `exp`
+/// or a `status` the verifier would never see).
+pub const NEVER_DISCLOSED_CLAIMS: [&str; 7] = [
+    "iss",
+    "nbf",
+    "exp",
+    "cnf",
+    "vct",
+    "status",
+    COMMITMENTS_CLAIM,
+];
+
+/// True when `value` holds selectively disclosable parts (`_sd` digests or `...`
+/// array entries) anywhere inside.
+fn holds_concealed_parts(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => {
+            map.contains_key("_sd")
+                || map.contains_key("...")
+                || map.values().any(holds_concealed_parts)
+        }
+        Value::Array(items) => items.iter().any(holds_concealed_parts),
+        _ => false,
+    }
+}
 
 /// What the verifier accepts besides trusted keys. Build with [`Policy::default`] and
 /// the `with_*` methods.
@@ -198,6 +226,20 @@ pub struct Verified {
     /// rights, each delegation, the effective rights and the requested action.
     /// `holder_key` and `key_binding` are then the presenting delegate's.
     pub chain: Option<Chain>,
+    /// True when a rights claim ([`crate::delegation::RIGHTS_CLAIMS`]) arrived
+    /// through a disclosure or holds disclosable parts: such rights are not used.
+    #[serde(skip)]
+    pub(crate) rights_concealable: bool,
+}
+
+impl Verified {
+    /// True when the issuer made a rights claim (scope, resources, audience,
+    /// constraints, max_delegation_depth) selectively disclosable. The holder could
+    /// then have withheld a limit, so authorization and delegation refuse such a
+    /// credential.
+    pub fn rights_concealable(&self) -> bool {
+        self.rights_concealable
+    }
 }
 
 /// A signature the pipeline has yet to check, kept separate so that a batch can
@@ -368,11 +410,26 @@ impl Verifier {
             )));
         }
 
-        let mut claims = reveal(
-            std::mem::take(&mut issuer_jwt.payload),
-            &parts.disclosures,
-            depth,
-        )?;
+        let payload = std::mem::take(&mut issuer_jwt.payload);
+        let registered_in_clear = NEVER_DISCLOSED_CLAIMS.map(|name| payload.contains_key(name));
+        let rights_in_clear =
+            RIGHTS_CLAIMS.map(|name| payload.get(name).map(|value| !holds_concealed_parts(value)));
+        let mut claims = reveal(payload, &parts.disclosures, depth)?;
+        for (name, in_clear) in NEVER_DISCLOSED_CLAIMS.iter().zip(registered_in_clear) {
+            if !in_clear && claims.contains_key(*name) {
+                return Err(VerifyError::disclosure(format!(
+                    "{name} must not be selectively disclosed"
+                )));
+            }
+        }
+        let rights_concealable =
+            RIGHTS_CLAIMS
+                .iter()
+                .zip(rights_in_clear)
+                .any(|(name, in_clear)| match in_clear {
+                    Some(plain) => !plain,
+                    None => claims.contains_key(*name),
+                });
         let issued_at = numeric_date(&claims, "iat", "credential")?;
         let not_before = numeric_date(&claims, "nbf", "credential")?;
         let expires_at = numeric_date(&claims, "exp", "credential")?;
@@ -440,6 +497,7 @@ impl Verifier {
             key_binding,
             predicates: Vec::new(),
             chain: None,
+            rights_concealable,
         };
         Ok(Checked {
             verified,
@@ -514,6 +572,7 @@ impl Verifier {
         if iat < oldest || iat > now.saturating_add(skew) {
             return Err(VerifyError::StaleKeyBinding { iat });
         }
+        crate::jws::check_token_window(&kb.payload, "KB-JWT", now, skew)?;
         let binding = KeyBinding {
             audience: audience.to_owned(),
             nonce: nonce.to_owned(),

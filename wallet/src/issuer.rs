@@ -1,5 +1,6 @@
 //! The issuer role: minting SD-JWT VCs (RFC 9901, IETF SD-JWT VC draft).
 
+use agentid_verifier::delegation::RIGHTS_CLAIMS;
 use agentid_verifier::predicate::{ValueEncoding, COMMITMENTS_CLAIM};
 use agentid_verifier::{
     b64url_encode, ClaimPath, PathSegment, PublicKey, REGISTERED_CLAIMS, SD_JWT_VC_TYP,
@@ -159,6 +160,18 @@ impl Issuer {
         }
         if request.lifetime_secs == 0 {
             return Err(WalletError::request("lifetime must be positive"));
+        }
+        // A concealed limit is one the holder can leave out; the verifier would then
+        // read no limit at all (and refuses such credentials), so never conceal one.
+        for path in request.disclosable.iter().chain(&request.committed) {
+            if let Some(PathSegment::Key(name)) = path.segments().first() {
+                if RIGHTS_CLAIMS.contains(&name.as_str()) {
+                    return Err(WalletError::request(format!(
+                        "{path}: {name} grants or limits rights and is always disclosed \
+                         (a holder could withhold a concealed limit)"
+                    )));
+                }
+            }
         }
         self.schemas.validate(
             &request.vct,

@@ -45,7 +45,7 @@ fn request_for(holder_did: &str, marker: &str, lifetime_secs: u64) -> Credential
         claims: claims(marker),
         disclosable: vec![
             "task.purpose".parse().unwrap(),
-            "constraints".parse().unwrap(),
+            "on_behalf_of".parse().unwrap(),
         ],
         lifetime_secs,
         committed: Vec::new(),
@@ -317,7 +317,7 @@ fn present_from_the_store_verifies_and_is_audited() {
     let id = wallet.receive(&issued.sd_jwt, None, NOW).unwrap();
     let request = PresentationRequest::new("https://bank.example", "n-1");
     let presentation = wallet
-        .present(&id, &["constraints".parse().unwrap()], &request, NOW + 5)
+        .present(&id, &["on_behalf_of".parse().unwrap()], &request, NOW + 5)
         .unwrap();
 
     let mut trust = TrustStore::new();
@@ -361,7 +361,7 @@ fn present_from_the_store_verifies_and_is_audited() {
     assert_eq!(last.action, agentid_wallet::AuditAction::Present);
     assert_eq!(last.details["audience"], "https://bank.example");
     assert_eq!(last.details["nonce"], "n-1");
-    assert_eq!(last.details["disclosed"], json!(["constraints"]));
+    assert_eq!(last.details["disclosed"], json!(["on_behalf_of"]));
     assert!(
         !last.details.to_string().contains("refund 1234"),
         "no claim values in the audit log"
