@@ -269,3 +269,23 @@ fn a_credential_without_key_binding_authorizes_nothing() {
         Err(Denied::Unbound)
     );
 }
+
+#[test]
+fn resources_outside_the_prefix_by_dot_segments_or_siblings_are_denied() {
+    let setup = setup();
+    for resource in [
+        "https://shop.example/orders/../customers/7",
+        "https://shop.example/orders/%2e%2e/customers/7",
+        "https://shop.example/orders-archive/7",
+    ] {
+        let mut wanted = action(1.0);
+        wanted.resource = resource.into();
+        assert!(
+            matches!(
+                authorize(&setup.verified, &wanted, None),
+                Err(Denied::Resource(_))
+            ),
+            "{resource}"
+        );
+    }
+}

@@ -9,7 +9,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::delegation::{scope_within, Rights};
+use crate::delegation::{resource_within, scope_within, Rights};
 use crate::sd_jwt::sha256_b64;
 use crate::verify::Verified;
 
@@ -210,7 +210,7 @@ pub fn authorize(
     if let Some(prefixes) = &rights.resources {
         if !prefixes
             .iter()
-            .any(|prefix| action.resource.starts_with(prefix.as_str()))
+            .any(|prefix| resource_within(&action.resource, prefix))
         {
             return Err(Denied::Resource(action.resource.clone()));
         }

@@ -151,11 +151,10 @@ impl Rights {
             None => parent.resources.clone(),
             Some(child) => {
                 if let Some(granted) = &parent.resources {
-                    if !child.iter().all(|wanted| {
-                        granted
-                            .iter()
-                            .any(|prefix| wanted.starts_with(prefix.as_str()))
-                    }) {
+                    if !child
+                        .iter()
+                        .all(|wanted| granted.iter().any(|prefix| resource_within(wanted, prefix)))
+                    {
                         return Err(widened("resources"));
                     }
                 }
@@ -220,6 +219,31 @@ pub fn scope_within(wanted: &str, granted: &str) -> bool {
         None => wanted == granted,
         Some(prefix) => wanted.starts_with(prefix),
     }
+}
+
+/// True when the URI `wanted` lies under the granted prefix `granted`.
+///
+/// The match ends at a boundary: `https://shop.example/orders` grants
+/// `…/orders`, `…/orders/7` and `…/orders?page=2`, but not `…/orders-archive`, and
+/// `https://shop.example` does not grant `https://shop.example.evil`. A URI with a
+/// dot segment (`.` or `..`, also percent-encoded) or a backslash is never within a
+/// prefix, since a server may resolve it to somewhere else.
+pub fn resource_within(wanted: &str, granted: &str) -> bool {
+    if has_dot_segment(wanted) || wanted.contains('\\') {
+        return false;
+    }
+    let Some(rest) = wanted.strip_prefix(granted) else {
+        return false;
+    };
+    rest.is_empty() || granted.ends_with(['/', '?', '#']) || rest.starts_with(['/', '?', '#'])
+}
+
+fn has_dot_segment(uri: &str) -> bool {
+    let path = uri.split(['?', '#']).next().unwrap_or_default();
+    path.split('/').any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
 }
 
 fn strings(value: Option<&Value>, what: &str) -> Result<Option<Vec<String>>, VerifyError> {
@@ -454,6 +478,41 @@ fn check_binding(payload: &Map<String, Value>, previous: &str) -> Result<(), Ver
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resources_match_at_a_boundary_and_without_dot_segments() {
+        let orders = "https://shop.example/orders";
+        for inside in [
+            orders,
+            "https://shop.example/orders/7",
+            "https://shop.example/orders?page=2",
+        ] {
+            assert!(resource_within(inside, orders), "{inside}");
+        }
+        assert!(resource_within(
+            "https://shop.example/orders/7",
+            "https://shop.example/orders/"
+        ));
+        for outside in [
+            "https://shop.example/orders-archive",
+            "https://shop.example/orders/../admin",
+            "https://shop.example/orders/%2e%2E/admin",
+            "https://shop.example/orders/./7",
+            "https://shop.example/orders/..",
+            "https://shop.example/orders\\..\\admin",
+            "https://shop.example/order",
+        ] {
+            assert!(!resource_within(outside, orders), "{outside}");
+        }
+        assert!(!resource_within(
+            "https://shop.example.evil/x",
+            "https://shop.example"
+        ));
+        assert!(resource_within(
+            "https://shop.example/x",
+            "https://shop.example"
+        ));
+    }
 
     #[test]
     fn scopes_narrow_with_suffix_wildcards() {
