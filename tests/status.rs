@@ -315,3 +315,57 @@ fn batch_and_single_agree_on_status() {
         assert_eq!(result.is_ok(), index != 5, "item {index}");
     }
 }
+
+#[test]
+fn a_loaded_list_goes_stale_and_an_older_token_never_replaces_a_newer_one() {
+    let issuer = issuer();
+    let trust = issuer.trust();
+    // Expires one minute from now: a verifier that keeps it loaded must stop using it.
+    let mut lists = StatusLists::new();
+    lists
+        .add_token(
+            &issuer.token(|p| p["exp"] = json!(NOW + 60), &million_entries()),
+            &trust,
+            NOW,
+            DAY,
+        )
+        .unwrap();
+    let verifier = issuer.verifier(lists, Policy::default());
+    assert!(verifier
+        .verify_presentation(&issuer.presentation(0), &request(), NOW)
+        .is_ok());
+    assert!(matches!(
+        verifier.verify_presentation(&issuer.presentation(0), &request(), NOW + 120),
+        Err(VerifyError::StatusUnknown(_))
+    ));
+
+    // Older than the policy's maximum age at verification time.
+    let mut lists = StatusLists::new();
+    lists
+        .add_token(&issuer.token(|_| {}, &million_entries()), &trust, NOW, DAY)
+        .unwrap();
+    let verifier = issuer.verifier(lists, Policy::default().with_status_max_age(100));
+    assert!(verifier
+        .verify_presentation(&issuer.presentation(0), &request(), NOW)
+        .is_ok());
+    assert!(matches!(
+        verifier.verify_presentation(&issuer.presentation(0), &request(), NOW + 60),
+        Err(VerifyError::StatusUnknown(_))
+    ));
+
+    // Entry 5 is revoked in the newer token; replaying an older token where it was
+    // still valid does not undo that, whatever the order of loading.
+    let newer = issuer.token(|p| p["iat"] = json!(NOW - 60), &million_entries());
+    let older = issuer.token(|p| p["iat"] = json!(NOW - 600), &[0; (1 << 20) / 8]);
+    for order in [[&newer, &older], [&older, &newer]] {
+        let mut lists = StatusLists::new();
+        for token in order {
+            lists.add_token(token, &trust, NOW, DAY).unwrap();
+        }
+        let verifier = issuer.verifier(lists, Policy::default());
+        assert!(matches!(
+            verifier.verify_presentation(&issuer.presentation(5), &request(), NOW),
+            Err(VerifyError::Revoked(_))
+        ));
+    }
+}

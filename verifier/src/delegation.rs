@@ -389,7 +389,7 @@ impl Verifier {
                     }
                     // The delegating holder's DID is the last key seen.
                     let delegator = seen_keys.last().map(String::as_str).unwrap_or_default();
-                    self.check_status(object.get("status"), delegator)?;
+                    self.check_status(object.get("status"), delegator, now)?;
                     seen_keys.push(delegate_did.clone());
                     delegations.push(Delegation {
                         delegate: delegate_did,

@@ -124,7 +124,15 @@ impl StatusLists {
         max_age_secs: u64,
     ) -> Result<(), VerifyError> {
         let list = parse_token(token, trust, now, max_age_secs)?;
-        self.lists.insert(list.uri.clone(), list);
+        // An older token for the same list never replaces a newer one: replaying a
+        // stale token must not undo a revocation.
+        let newer_known = self
+            .lists
+            .get(&list.uri)
+            .is_some_and(|known| known.issued_at > list.issued_at);
+        if !newer_known {
+            self.lists.insert(list.uri.clone(), list);
+        }
         Ok(())
     }
 
@@ -143,10 +151,18 @@ impl StatusLists {
         self.lists.is_empty()
     }
 
-    /// Checks the `status` claim of a credential issued by `issuer`. A credential
-    /// without one passes; with one, its list must be known, from the same issuer,
-    /// and hold `Valid` at the index.
-    pub(crate) fn check(&self, status: Option<&Value>, issuer: &str) -> Result<(), VerifyError> {
+    /// Checks the `status` claim of a credential issued by `issuer` at `now`. A
+    /// credential without one passes; with one, its list must be known, from the same
+    /// issuer, still fresh (not expired, issued at most `max_age_secs` ago: a
+    /// long-running verifier must not go on trusting a list it loaded days ago), and
+    /// hold `Valid` at the index.
+    pub(crate) fn check(
+        &self,
+        status: Option<&Value>,
+        issuer: &str,
+        now: u64,
+        max_age_secs: u64,
+    ) -> Result<(), VerifyError> {
         let Some(status) = status else { return Ok(()) };
         let reference = status
             .get("status_list")
@@ -166,6 +182,18 @@ impl StatusLists {
         if list.issuer != issuer {
             return Err(VerifyError::StatusUnknown(format!(
                 "{} is signed by another issuer",
+                truncate(uri)
+            )));
+        }
+        if list.expires_at.is_some_and(|exp| exp < now) {
+            return Err(VerifyError::StatusUnknown(format!(
+                "the list {} has expired",
+                truncate(uri)
+            )));
+        }
+        if now.saturating_sub(list.issued_at) > max_age_secs {
+            return Err(VerifyError::StatusUnknown(format!(
+                "the list {} is older than {max_age_secs} s",
                 truncate(uri)
             )));
         }

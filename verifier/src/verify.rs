@@ -333,8 +333,10 @@ impl Verifier {
         &self,
         status: Option<&Value>,
         issuer: &str,
+        now: u64,
     ) -> Result<(), VerifyError> {
-        match self.status.check(status, issuer) {
+        let max_age = self.policy.status_max_age_secs;
+        match self.status.check(status, issuer, now, max_age) {
             Err(VerifyError::StatusUnknown(_)) if self.policy.accept_unknown_status => Ok(()),
             other => other,
         }
@@ -445,7 +447,7 @@ impl Verifier {
             Some(cnf) => Some(holder_key_from_cnf(cnf)?),
         };
         let status = claims.get("status").cloned();
-        self.check_status(status.as_ref(), issuer.id())?;
+        self.check_status(status.as_ref(), issuer.id(), now)?;
         let commitments = claims.get(COMMITMENTS_CLAIM).cloned();
         for name in REGISTERED_CLAIMS {
             claims.remove(name);
