@@ -282,9 +282,7 @@ fn one_corrupt_item_in_256_is_found_and_the_other_255_accepted() {
     for alg in [Algorithm::EdDSA, Algorithm::ES256] {
         let fixture = fixture(alg);
         let good = request();
-        let mut presentations: Vec<String> = (0..256)
-            .map(|_| fixture.present(&["task"]))
-            .collect();
+        let mut presentations: Vec<String> = (0..256).map(|_| fixture.present(&["task"])).collect();
         // Corrupt the issuer signature of one item, keeping everything parseable.
         presentations[137] = rebind(&fixture, &flip_in_segment(&presentations[137], 0, 2));
         let items: Vec<BatchItem<'_>> = presentations
