@@ -66,6 +66,11 @@ fn action(amount: f64) -> Action {
 
 /// The principal approves `approved` (its digest), verified as a credential.
 fn approval(setup: &Setup, by: &Issuer, approved: &Action) -> Verified {
+    approval_for(&setup.agent, by, approved)
+}
+
+/// An approval issued to `holder`'s key.
+fn approval_for(holder: &SigningKey, by: &Issuer, approved: &Action) -> Verified {
     let claims = json!({
         "action_digest": approved.digest(),
         "action": {"scope": approved.scope, "resource": approved.resource, "amount": approved.amount}
@@ -74,8 +79,8 @@ fn approval(setup: &Setup, by: &Issuer, approved: &Action) -> Verified {
         .issue(
             &CredentialRequest {
                 vct: APPROVAL_VCT.into(),
-                subject: setup.agent.did().unwrap(),
-                holder_key: setup.agent.public_key().clone(),
+                subject: holder.did().unwrap(),
+                holder_key: holder.public_key().clone(),
                 claims: claims.as_object().cloned().unwrap(),
                 disclosable: vec![],
                 lifetime_secs: 300,
@@ -135,6 +140,15 @@ fn above_the_threshold_the_principal_must_approve_this_exact_action() {
     assert_eq!(
         authorize(&setup.verified, &wanted, Some(&from_stranger)),
         Err(Denied::ApprovalMismatch("not issued by the root principal"))
+    );
+    let to_another_agent = approval_for(
+        &SigningKey::generate(Algorithm::EdDSA),
+        &setup.principal,
+        &wanted,
+    );
+    assert_eq!(
+        authorize(&setup.verified, &wanted, Some(&to_another_agent)),
+        Err(Denied::ApprovalMismatch("issued to another holder"))
     );
     let approved = approval(&setup, &setup.principal, &wanted);
     assert_eq!(authorize(&setup.verified, &wanted, Some(&approved)), Ok(()));

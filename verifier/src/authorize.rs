@@ -3,8 +3,8 @@
 //! The rights are the chain's effective rights, or the credential's own for a
 //! presentation without delegation. A constraint `approval_above: X` means an
 //! action whose amount exceeds X also needs an approval credential from the root
-//! principal (`on_behalf_of`) over exactly this action (its digest), verified on its
-//! own and passed alongside.
+//! principal (`on_behalf_of`) over exactly this action (its digest), issued to the
+//! presenter's key (`cnf`), verified on its own and passed alongside.
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -243,6 +243,16 @@ pub fn authorize(
                 != Some(action.digest().as_str())
             {
                 return Err(Denied::ApprovalMismatch("approves another action"));
+            }
+            // Bound to the presenter's key: an approval seen elsewhere (it is a
+            // credential, verified without key binding) is useless to anyone else.
+            if approval.holder_key.is_none() || approval.holder_key != verified.holder_key {
+                return Err(Denied::ApprovalMismatch("issued to another holder"));
+            }
+            // Bound to the presenter's key: an approval seen elsewhere (it is a
+            // credential, verified without key binding) is useless to anyone else.
+            if approval.holder_key.is_none() || approval.holder_key != verified.holder_key {
+                return Err(Denied::ApprovalMismatch("issued to another holder"));
             }
         }
     }
