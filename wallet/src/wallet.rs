@@ -299,8 +299,9 @@ impl Wallet {
             record.jti.as_bytes(),
             &encode(&record)?,
         );
-        self.store
-            .index(&mut batch, BY_STATUS_INDEX, &index.to_be_bytes(), &key);
+        for (index_name, value) in issued_index_entries(&record) {
+            self.store.index(&mut batch, index_name, &value, &key);
+        }
         self.store
             .put(&mut batch, Kind::Meta, STATUS_LIST_ID, &encode(&state)?);
         let details = json!({"jti": record.jti, "vct": record.vct, "subject": record.subject, "expires_at": record.expires_at});
@@ -896,12 +897,23 @@ impl Wallet {
         let mut credentials = 0usize;
         for (kind, id, body) in &records {
             let key = store.put(&mut batch, *kind, id, body);
-            if *kind == Kind::Credential {
-                let record: CredentialRecord = decode(body)?;
-                for (index, value) in credential_index_entries(&record) {
-                    store.index(&mut batch, index, &value, &key);
+            match kind {
+                Kind::Credential => {
+                    let record: CredentialRecord = decode(body)?;
+                    for (index, value) in credential_index_entries(&record) {
+                        store.index(&mut batch, index, &value, &key);
+                    }
+                    credentials += 1;
                 }
-                credentials += 1;
+                // Without its status index a restored issuer could hand a used (even
+                // revoked) status entry to a new credential.
+                Kind::Issued => {
+                    let record: IssuedRecord = decode(body)?;
+                    for (index, value) in issued_index_entries(&record) {
+                        store.index(&mut batch, index, &value, &key);
+                    }
+                }
+                _ => {}
             }
         }
         store.commit(batch)?;
@@ -946,6 +958,15 @@ fn put_key(
     };
     store.put(batch, Kind::Key, did.as_bytes(), &encode(&record)?);
     Ok(())
+}
+
+/// The index entries of a record of a credential this wallet issued.
+fn issued_index_entries(record: &IssuedRecord) -> Vec<(&'static str, Vec<u8>)> {
+    record
+        .status_index
+        .map(|index| (BY_STATUS_INDEX, index.to_be_bytes().to_vec()))
+        .into_iter()
+        .collect()
 }
 
 /// The index entries of a credential record.
@@ -1042,4 +1063,79 @@ fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, WalletError> {
 fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, WalletError> {
     serde_json::from_slice(body)
         .map_err(|error| WalletError::Store(StoreError::Corrupt(error.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::schema::TASK_VCT;
+
+    const NOW: u64 = 1_800_000_000;
+
+    #[test]
+    fn import_restores_the_status_indexes_of_issued_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let passphrase = Passphrase::new("correct horse battery staple");
+        let kdf = KdfParams::MINIMUM;
+        let mut issuer = Wallet::create(
+            &dir.path().join("issuer"),
+            &passphrase,
+            &kdf,
+            Algorithm::EdDSA,
+            NOW,
+        )
+        .unwrap();
+        let holder = SigningKey::generate(Algorithm::EdDSA);
+        let claims = json!({
+            "task": {"id": "T-1", "purpose": "p"},
+            "scope": ["refunds:write"],
+            "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+        });
+        let issued = issuer
+            .issue(
+                &CredentialRequest {
+                    vct: TASK_VCT.into(),
+                    subject: holder.did().unwrap(),
+                    holder_key: holder.public_key().clone(),
+                    claims: claims.as_object().cloned().unwrap(),
+                    disclosable: vec![],
+                    lifetime_secs: 600,
+                    committed: vec![],
+                },
+                NOW,
+            )
+            .unwrap();
+        let backup = dir.path().join("backup");
+        issuer.export(&backup, &passphrase, &kdf, NOW).unwrap();
+        drop(issuer);
+        let restored = Wallet::import(
+            &dir.path().join("restored"),
+            &backup,
+            &passphrase,
+            &passphrase,
+            &kdf,
+            NOW,
+        )
+        .unwrap();
+        let record: IssuedRecord = decode(
+            &restored
+                .store
+                .get(Kind::Issued, issued.credential_id.as_bytes())
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        let index = record.status_index.unwrap();
+        assert_eq!(
+            restored
+                .store
+                .lookup(BY_STATUS_INDEX, &index.to_be_bytes())
+                .unwrap()
+                .len(),
+            1,
+            "the used entry is known after the restore, so it is never handed out again"
+        );
+    }
 }
