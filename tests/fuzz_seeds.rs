@@ -102,7 +102,8 @@ fn task_request(holder: &SigningKey, max_delegation_depth: u64) -> CredentialReq
         subject: holder.did().unwrap(),
         holder_key: holder.public_key().clone(),
         claims: task_claims(max_delegation_depth),
-        disclosable: paths(&["task.purpose", "resources", "resources[0]", "constraints"]),
+        // Rights claims (scope, resources, constraints, …) are never concealable.
+        disclosable: paths(&["task.purpose", "on_behalf_of"]),
         lifetime_secs: 900,
         committed: Vec::new(),
     }
@@ -177,7 +178,7 @@ fn generate() -> Generated {
 
     // presentation/: one per algorithm, a pinned-JWK issuer, status, predicates, a
     // delegation chain, and an issued credential without key binding.
-    let shown = paths(&["task.purpose", "constraints"]);
+    let shown = paths(&["task.purpose", "on_behalf_of"]);
     for (name, issuer, holder) in [
         ("eddsa", &issuer, &holder),
         ("es256", &issuer_p256, &holder_p256),
