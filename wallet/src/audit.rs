@@ -175,6 +175,14 @@ fn seq_of(id: &[u8]) -> u64 {
 
 /// Verifies the whole chain and returns the number of entries.
 pub(crate) fn verify(store: &Store) -> Result<u64, AuditError> {
+    // Every wallet logs its creation, so a wallet without a head has lost its log
+    // (removing every entry and the head would otherwise read as an empty, intact log).
+    if store.get(Kind::Meta, HEAD_ID)?.is_none() {
+        return Err(AuditError::Broken {
+            seq: 0,
+            reason: "the audit log is missing".into(),
+        });
+    }
     let head = read_head(store)?;
     let mut expected_seq = 0u64;
     let mut prev = GENESIS.to_owned();

@@ -522,6 +522,18 @@ fn audit_verify_detects_a_removed_entry() {
     wallet.store().raw_remove(&key).unwrap();
     let error = wallet.audit_verify().unwrap_err();
     assert!(error.to_string().contains("truncated"), "{error}");
+
+    // Removing every entry and the head does not read as an empty log.
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = audited_wallet(dir.path());
+    for seq in 0..5u64 {
+        let key = wallet.store().record_key(Kind::Audit, &seq.to_be_bytes());
+        wallet.store().raw_remove(&key).unwrap();
+    }
+    let head = wallet.store().record_key(Kind::Meta, b"audit-head");
+    wallet.store().raw_remove(&head).unwrap();
+    let error = wallet.audit_verify().unwrap_err();
+    assert!(error.to_string().contains("missing"), "{error}");
 }
 
 #[test]
