@@ -358,7 +358,7 @@ pub(crate) enum ServeCommand {
     Verifier(ServeVerifierArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct ServeVerifierArgs {
     /// The address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port; the
     /// address bound is printed as "listening on ADDR").
@@ -375,4 +375,11 @@ pub(crate) struct ServeVerifierArgs {
     /// Largest request body accepted, in bytes (larger: 413).
     #[arg(long, value_name = "N", default_value_t = 1024 * 1024)]
     pub(crate) max_body_bytes: usize,
+    /// Most verification requests worked on at once (default: two per core); the
+    /// others wait up to --queue-wait-ms, then get 503 with Retry-After.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_concurrent: Option<u32>,
+    /// How long a request waits for a free slot before 503, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub(crate) queue_wait_ms: u64,
 }

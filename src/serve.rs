@@ -9,7 +9,7 @@
 
 use std::future::{Future, IntoFuture};
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use agentid_verifier::{BatchItem, Policy, PresentationRequest, Verified, Verifier, VerifyError};
@@ -22,6 +22,7 @@ use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::ServeVerifierArgs;
@@ -70,7 +71,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // The message may quote the request (serde errors do): it is not logged.
         tracing::info!(status = self.status.as_u16(), "request refused");
-        (self.status, Json(json!({"error": self.message}))).into_response()
+        let mut response = (self.status, Json(json!({"error": self.message}))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 
@@ -93,15 +101,73 @@ where
     }
 }
 
-type Shared = Arc<Verifier>;
+/// What the handlers share: the verifier in force (replaced on SIGHUP) and the
+/// slots that bound how many verifications run at once.
+struct Service {
+    verifier: RwLock<Arc<Verifier>>,
+    slots: Arc<Semaphore>,
+    queue_wait: Duration,
+}
 
-pub(crate) fn run(args: &ServeVerifierArgs) -> Result<(), CliError> {
+type Shared = Arc<Service>;
+
+impl Service {
+    fn new(verifier: Verifier, slots: usize, queue_wait: Duration) -> Shared {
+        Arc::new(Service {
+            verifier: RwLock::new(Arc::new(verifier)),
+            slots: Arc::new(Semaphore::new(slots)),
+            queue_wait,
+        })
+    }
+
+    fn verifier(&self) -> Arc<Verifier> {
+        match self.verifier.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn replace(&self, verifier: Verifier) {
+        let verifier = Arc::new(verifier);
+        match self.verifier.write() {
+            Ok(mut guard) => *guard = verifier,
+            Err(poisoned) => *poisoned.into_inner() = verifier,
+        }
+    }
+
+    /// A slot for one verification job, or 503 once the wait is over: under
+    /// overload the service sheds requests instead of queueing without bound.
+    async fn admit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        match tokio::time::timeout(self.queue_wait, Arc::clone(&self.slots).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy: every verification slot is taken; retry shortly",
+            )),
+        }
+    }
+}
+
+/// Reads the trust file and status tokens into a verifier.
+fn load_verifier(args: &ServeVerifierArgs) -> Result<Verifier, CliError> {
     let trust = load_trust(&args.trust)?;
-    // Status lists are read once, at start: restart (or roll) the service with fresh
-    // tokens before they expire.
     let policy = Policy::default();
     let status = load_status(&args.status, &trust, &policy, agentid_wallet::unix_now())?;
-    let verifier = Arc::new(Verifier::new(trust, policy).with_status_lists(status));
+    Ok(Verifier::new(trust, policy).with_status_lists(status))
+}
+
+pub(crate) fn run(args: &ServeVerifierArgs) -> Result<(), CliError> {
+    // Status lists are checked for freshness at every use: send SIGHUP after
+    // replacing the token files (or the trust file) to load them again.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let slots = args
+        .max_concurrent
+        .map_or(2 * cores, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let verifier = Service::new(
+        load_verifier(args)?,
+        slots,
+        Duration::from_millis(args.queue_wait_ms),
+    );
     init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -147,7 +213,8 @@ async fn serve(
     let listener = listener.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
     });
-    let app = router(verifier, args.max_body_bytes);
+    let app = router(Arc::clone(&verifier), args.max_body_bytes);
+    tokio::spawn(reload_on_hangup(args.clone(), verifier));
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
@@ -185,6 +252,36 @@ async fn serve(
             Ok(())
         }
     }
+}
+
+/// On SIGHUP, reads the trust file and status tokens again and swaps the verifier;
+/// if they cannot be read, the one in force stays and the error is logged.
+async fn reload_on_hangup(args: ServeVerifierArgs, service: Shared) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("SIGHUP reload unavailable");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let args = args.clone();
+            match tokio::task::spawn_blocking(move || load_verifier(&args)).await {
+                Ok(Ok(verifier)) => {
+                    let (issuers, lists) = (verifier.trust().len(), verifier.status_lists().len());
+                    service.replace(verifier);
+                    tracing::info!(issuers, lists, "reloaded trust and status lists");
+                }
+                Ok(Err(error)) => {
+                    tracing::error!(error = %error.message, "reload failed; keeping the previous configuration")
+                }
+                Err(error) => tracing::error!(%error, "reload failed"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (args, service);
 }
 
 /// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
@@ -226,10 +323,14 @@ async fn method_not_allowed() -> ApiError {
 /// `POST /v1/presentations/verify`: one verdict. A presentation that fails
 /// verification is a valid request: 200 with `"valid": false`.
 async fn verify(
-    State(verifier): State<Shared>,
+    State(service): State<Shared>,
     ApiJson(item): ApiJson<VerifyRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    let slot = service.admit().await?;
+    let verifier = service.verifier();
     let (verdict, elapsed) = tokio::task::spawn_blocking(move || {
+        // Held until the work is done, even if the client has gone.
+        let _slot = slot;
         let started = Instant::now();
         let request = PresentationRequest::new(item.audience, item.nonce);
         let now = agentid_wallet::unix_now();
@@ -244,7 +345,7 @@ async fn verify(
 
 /// `POST /v1/presentations/verify-batch`: one verdict per item, in order.
 async fn verify_batch(
-    State(verifier): State<Shared>,
+    State(service): State<Shared>,
     ApiJson(batch): ApiJson<BatchRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let count = batch.items.len();
@@ -254,8 +355,11 @@ async fn verify_batch(
             format!("{count} items: at most {MAX_BATCH_ITEMS} per request"),
         ));
     }
+    let slot = service.admit().await?;
     tracing::debug!(items = count, "batch started");
+    let verifier = service.verifier();
     let (verdicts, elapsed) = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let started = Instant::now();
         let (presentations, requests): (Vec<String>, Vec<PresentationRequest>) = batch
             .items

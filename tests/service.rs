@@ -474,6 +474,90 @@ async fn sigterm_lets_an_in_flight_batch_finish() {
     assert!(shutting_down < first_decision, "{log}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_is_shed_with_503_and_retry_after() {
+    let material = Material::new();
+    let server = Server::start(
+        &material.trust,
+        &[
+            "--max-body-bytes",
+            "8388608",
+            "--max-concurrent",
+            "1",
+            "--queue-wait-ms",
+            "1",
+        ],
+        "info,agentid=debug",
+    );
+    let presentation = material.present(AUDIENCE, NONCE);
+    let items: Vec<Value> = (0..1024)
+        .map(|_| json!({"presentation": presentation, "audience": AUDIENCE, "nonce": NONCE}))
+        .collect();
+    let client = client();
+    let batch_url = server.url("/v1/presentations/verify-batch");
+    let batch_client = client.clone();
+    let in_flight = tokio::spawn(async move {
+        post_json(&batch_client, &batch_url, &json!({ "items": items })).await
+    });
+    // The batch holds the only slot (about 0.3 s); a request now waits 1 ms and is shed.
+    server.wait_for_log("batch started");
+    let single = json!({"presentation": presentation, "audience": AUDIENCE, "nonce": NONCE});
+    let response = client
+        .post(server.url("/v1/presentations/verify"))
+        .json(&single)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert!(response.json::<Value>().await.unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .contains("busy"));
+    let (status, _) = in_flight.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    // The slot is free again.
+    let (status, body) = post_json(&client, &server.url("/v1/presentations/verify"), &single).await;
+    assert_eq!((status, &body["valid"]), (StatusCode::OK, &json!(true)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_trust_file_and_keeps_the_old_one_if_the_new_is_bad() {
+    let material = Material::new();
+    let stranger = SigningKey::generate(Algorithm::EdDSA).did().unwrap();
+    let trust_stranger = json!({"issuers": [{"id": stranger}]}).to_string();
+    let trust_issuer = std::fs::read_to_string(&material.trust).unwrap();
+    std::fs::write(&material.trust, &trust_stranger).unwrap();
+    let server = Server::start(&material.trust, &[], "info");
+    let client = client();
+    let verify = server.url("/v1/presentations/verify");
+    let request = json!({"presentation": material.present(AUDIENCE, NONCE), "audience": AUDIENCE, "nonce": NONCE});
+    let hangup = || {
+        let status = Command::new("kill")
+            .args(["-HUP", &server.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+
+    let (_, body) = post_json(&client, &verify, &request).await;
+    assert_eq!(body["kind"], "untrusted_issuer", "{body}");
+    std::fs::write(&material.trust, &trust_issuer).unwrap();
+    hangup();
+    server.wait_for_log("reloaded trust and status lists");
+    let (_, body) = post_json(&client, &verify, &request).await;
+    assert_eq!(body["valid"], true, "{body}");
+
+    std::fs::write(&material.trust, "{\"issuers\": 5}").unwrap();
+    hangup();
+    server.wait_for_log("reload failed");
+    let (_, body) = post_json(&client, &verify, &request).await;
+    assert_eq!(
+        body["valid"], true,
+        "the previous trust stays in force: {body}"
+    );
+}
+
 #[test]
 fn unusable_trust_file_or_address_is_a_usage_error() {
     let material = Material::new();

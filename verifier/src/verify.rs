@@ -342,6 +342,11 @@ impl Verifier {
         }
     }
 
+    /// The status lists in use.
+    pub fn status_lists(&self) -> &StatusLists {
+        &self.status
+    }
+
     /// The trust store.
     pub fn trust(&self) -> &TrustStore {
         &self.trust
