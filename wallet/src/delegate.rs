@@ -110,8 +110,16 @@ pub fn delegate(
     // The same check the verifier makes on every hop: a wallet never signs a widening.
     parent.narrow(&object)?;
     let audience = did_key::encode(&spec.to);
+    // The root credential travels without its disclosures: its rights claims are
+    // always in the clear, so neither the sub-agent nor any verifier after it needs
+    // (or learns) a concealed claim such as a task's purpose or a committed birthdate.
+    let chain = if chain.contains("~~") {
+        chain.to_owned()
+    } else {
+        format!("{}~", chain.split('~').next().unwrap_or_default())
+    };
     Ok(extend(
-        chain,
+        &chain,
         holder_key,
         INTERMEDIATE_TYP,
         Value::Object(object),

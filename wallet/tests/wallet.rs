@@ -706,6 +706,10 @@ fn delegation_from_wallet_to_wallet_and_widening_refused() {
         .delegate(&id, &spec(&["refunds:write"], 20, 600), NOW)
         .unwrap();
     assert!(delegation.contains("~~"));
+    // The root credential goes along without its disclosures: the sub-agent learns
+    // no concealed claim of the agent's credential (its task purpose here).
+    let root_segment = delegation.split("~~").next().unwrap();
+    assert_eq!(root_segment.matches('~').count(), 0, "{root_segment}");
     let received = sub_agent.receive(&delegation, None, NOW).unwrap();
     // The agent's own wallet cannot hold it: the delegation is bound to the sub-agent's key.
     assert!(matches!(
