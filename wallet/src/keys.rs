@@ -100,7 +100,12 @@ impl SigningKey {
             Secret::P256(key) => {
                 use p256::ecdsa::signature::Signer as _;
                 let signature: p256::ecdsa::Signature = key.sign(message);
-                signature.to_bytes().to_vec()
+                // Low s, as for secp256k1: verifiers that insist on it accept ours.
+                signature
+                    .normalize_s()
+                    .unwrap_or(signature)
+                    .to_bytes()
+                    .to_vec()
             }
         }
     }
@@ -152,6 +157,19 @@ impl std::fmt::Debug for SigningKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ecdsa_signatures_have_low_s_on_both_curves() {
+        let p256_key = SigningKey::generate(Algorithm::ES256);
+        let k256_key = SigningKey::generate(Algorithm::ES256K);
+        for n in 0u32..64 {
+            let message = n.to_be_bytes();
+            let p256_sig = p256::ecdsa::Signature::from_slice(&p256_key.sign(&message)).unwrap();
+            assert!(p256_sig.normalize_s().is_none(), "P-256 high s at {n}");
+            let k256_sig = k256::ecdsa::Signature::from_slice(&k256_key.sign(&message)).unwrap();
+            assert!(k256_sig.normalize_s().is_none(), "secp256k1 high s at {n}");
+        }
+    }
 
     #[test]
     fn debug_prints_no_secret() {
