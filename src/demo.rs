@@ -132,7 +132,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         .map(did_key::encode)
         .unwrap_or_default();
     println!(
-        "   => the agent {} may act for {} with scope {}, up to {} EUR; the purpose and resources stayed hidden.\n",
+        "   => the agent {} may act for {} with scope {}, up to {} EUR; the task purpose stayed hidden.\n",
         short(&holder),
         short(verified.claims["on_behalf_of"].as_str().unwrap_or_default()),
         verified.claims["scope"],
