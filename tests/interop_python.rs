@@ -9,27 +9,15 @@
 // Test code: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
 use agentid_verifier::{Algorithm, Policy, PresentationRequest, TrustStore, Verified, Verifier};
-use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SchemaRegistry, SigningKey};
-
-/// A credential type with an open schema: interop exercises selective disclosure of
-/// arrays and objects, which agentid's task credentials keep for non-rights claims.
-const INTEROP_VCT: &str = "urn:agentid:vct:interop-test:1";
-
-fn interop_schemas() -> SchemaRegistry {
-    let mut registry = SchemaRegistry::builtin().unwrap();
-    registry
-        .add(
-            "interop-test",
-            &json!({"x-vct": INTEROP_VCT, "type": "object"}),
-        )
-        .unwrap();
-    registry
-}
+use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SigningKey};
 use base64::Engine as _;
+use common::{interop_schemas, INTEROP_VCT};
 use serde_json::{json, Map, Value};
 
 const ISSUER: &str = "https://issuer.example";

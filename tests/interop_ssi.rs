@@ -12,6 +12,8 @@
 // Test code: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::pin;
@@ -20,22 +22,8 @@ use std::task::{Context, Poll, Waker};
 use agentid_verifier::{
     Algorithm, Policy, PresentationRequest, TrustStore, Verifier, VerifyError, SD_JWT_VC_TYP,
 };
-use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SchemaRegistry, SigningKey};
-
-/// A credential type with an open schema: interop exercises selective disclosure of
-/// arrays and objects, which agentid's task credentials keep for non-rights claims.
-const INTEROP_VCT: &str = "urn:agentid:vct:interop-test:1";
-
-fn interop_schemas() -> SchemaRegistry {
-    let mut registry = SchemaRegistry::builtin().unwrap();
-    registry
-        .add(
-            "interop-test",
-            &json!({"x-vct": INTEROP_VCT, "type": "object"}),
-        )
-        .unwrap();
-    registry
-}
+use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SigningKey};
+use common::{interop_schemas, INTEROP_VCT};
 use serde_json::{json, Map, Value};
 use ssi_jwk::JWK;
 use ssi_jws::{JwsPayload, JwsSigner};

@@ -7,7 +7,7 @@ pub mod forge;
 use agentid_verifier::{
     b64url_encode, Algorithm, Policy, PresentationRequest, TrustStore, Verifier,
 };
-use agentid_wallet::{CredentialRequest, Issuer, SigningKey, TASK_VCT};
+use agentid_wallet::{CredentialRequest, Issuer, SchemaRegistry, SigningKey, TASK_VCT};
 use serde_json::{json, Map, Value};
 
 /// A fixed point in time for tests (2027-01-15T08:00:00Z).
@@ -98,4 +98,20 @@ pub fn sign_token(key: &SigningKey, header: &Value, payload: &Value) -> String {
 /// A disclosure string for `[salt, name, value]` or `[salt, value]`.
 pub fn disclosure(parts: &Value) -> String {
     b64url_encode(parts.to_string().as_bytes())
+}
+
+/// A credential type with an open schema, for tests of selective disclosure itself
+/// (arrays, nested objects) on claims that grant no rights.
+pub const INTEROP_VCT: &str = "urn:agentid:vct:interop-test:1";
+
+/// The built-in schemas plus the open [`INTEROP_VCT`] schema.
+pub fn interop_schemas() -> SchemaRegistry {
+    let mut registry = SchemaRegistry::builtin().expect("builtin schemas");
+    registry
+        .add(
+            "interop-test",
+            &json!({"x-vct": INTEROP_VCT, "type": "object"}),
+        )
+        .expect("open schema");
+    registry
 }
