@@ -379,6 +379,11 @@ pub(crate) struct ServeVerifierArgs {
     /// others wait up to --queue-wait-ms, then get 503 with Retry-After.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) max_concurrent: Option<u32>,
+    /// This service's own audience: a request naming another is refused (422), so a
+    /// caller cannot have presentations made for someone else accepted here
+    /// (repeatable, for a service answering under several names).
+    #[arg(long = "audience", value_name = "URI")]
+    pub(crate) audiences: Vec<String>,
     /// How long a request waits for a free slot before 503, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub(crate) queue_wait_ms: u64,

@@ -105,6 +105,8 @@ where
 /// slots that bound how many verifications run at once.
 struct Service {
     verifier: RwLock<Arc<Verifier>>,
+    /// The audiences requests may name; empty: any (the caller pins it).
+    audiences: Vec<String>,
     slots: Arc<Semaphore>,
     queue_wait: Duration,
 }
@@ -112,12 +114,30 @@ struct Service {
 type Shared = Arc<Service>;
 
 impl Service {
-    fn new(verifier: Verifier, slots: usize, queue_wait: Duration) -> Shared {
+    fn new(
+        verifier: Verifier,
+        audiences: Vec<String>,
+        slots: usize,
+        queue_wait: Duration,
+    ) -> Shared {
         Arc::new(Service {
             verifier: RwLock::new(Arc::new(verifier)),
+            audiences,
             slots: Arc::new(Semaphore::new(slots)),
             queue_wait,
         })
+    }
+
+    /// Refuses a request for an audience this service does not answer to.
+    fn check_audience(&self, audience: &str) -> Result<(), ApiError> {
+        if self.audiences.is_empty() || self.audiences.iter().any(|own| own == audience) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "audience is not this service's",
+            ))
+        }
     }
 
     fn verifier(&self) -> Arc<Verifier> {
@@ -165,6 +185,7 @@ pub(crate) fn run(args: &ServeVerifierArgs) -> Result<(), CliError> {
         .map_or(2 * cores, |n| usize::try_from(n).unwrap_or(usize::MAX));
     let verifier = Service::new(
         load_verifier(args)?,
+        args.audiences.clone(),
         slots,
         Duration::from_millis(args.queue_wait_ms),
     );
@@ -326,6 +347,7 @@ async fn verify(
     State(service): State<Shared>,
     ApiJson(item): ApiJson<VerifyRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    service.check_audience(&item.audience)?;
     let slot = service.admit().await?;
     let verifier = service.verifier();
     let (verdict, elapsed) = tokio::task::spawn_blocking(move || {
@@ -354,6 +376,9 @@ async fn verify_batch(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("{count} items: at most {MAX_BATCH_ITEMS} per request"),
         ));
+    }
+    for item in &batch.items {
+        service.check_audience(&item.audience)?;
     }
     let slot = service.admit().await?;
     tracing::debug!(items = count, "batch started");

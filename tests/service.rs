@@ -558,6 +558,25 @@ async fn sighup_reloads_the_trust_file_and_keeps_the_old_one_if_the_new_is_bad()
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_audience_refuses_requests_for_another() {
+    let material = Material::new();
+    let server = Server::start(&material.trust, &["--audience", AUDIENCE], "info");
+    let client = client();
+    let verify = server.url("/v1/presentations/verify");
+    let own = json!({"presentation": material.present(AUDIENCE, NONCE), "audience": AUDIENCE, "nonce": NONCE});
+    let (status, body) = post_json(&client, &verify, &own).await;
+    assert_eq!((status, &body["valid"]), (StatusCode::OK, &json!(true)));
+    // A presentation made for another verifier, relayed with that verifier's audience.
+    let elsewhere = "https://other.example";
+    let relayed = json!({"presentation": material.present(elsewhere, NONCE), "audience": elsewhere, "nonce": NONCE});
+    let (status, body) = post_json(&client, &verify, &relayed).await;
+    assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    let batch = server.url("/v1/presentations/verify-batch");
+    let (status, body) = post_json(&client, &batch, &json!({"items": [own, relayed]})).await;
+    assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 #[test]
 fn unusable_trust_file_or_address_is_a_usage_error() {
     let material = Material::new();
