@@ -215,13 +215,55 @@ fn concealable_rights_grant_nothing() {
         Err(Denied::ConcealableRights)
     );
     // Registered claims the SD-JWT VC spec keeps visible may not come from a disclosure.
-    let exp = disclosure(&json!(["salt-3", "exp", NOW + 600]));
+    let plain = forge.payload();
+    let status = json!({"status_list": {"idx": 1, "uri": "https://issuer.example/status/1"}});
+    for (name, value) in [
+        ("exp", plain["exp"].clone()),
+        ("nbf", plain["nbf"].clone()),
+        ("vct", plain["vct"].clone()),
+        ("cnf", plain["cnf"].clone()),
+        ("status", status),
+    ] {
+        let concealed = disclosure(&json!(["salt-3", name, value]));
+        let mut payload = forge.payload();
+        payload.as_object_mut().unwrap().remove(name);
+        payload["_sd"] = json!([sha256_b64(&concealed)]);
+        assert!(
+            matches!(
+                forge.verify(&forge.present(&forge.header(), &payload, &[concealed])),
+                Err(agentid_verifier::VerifyError::InvalidDisclosure(_))
+            ),
+            "{name}"
+        );
+    }
+
+    // A delegation from a root whose limit is concealable is refused on every hop
+    // after it, even though the delegator handed on no disclosure of it.
     let mut payload = forge.payload();
-    payload.as_object_mut().unwrap().remove("exp");
-    payload["_sd"] = json!([sha256_b64(&exp)]);
+    payload["scope"] = json!(["refunds:*"]);
+    payload["max_delegation_depth"] = json!(1);
+    payload["constraints"] = json!({"currency": "EUR", "_sd": [sha256_b64(&max_amount)]});
+    let root = forge.credential(&forge.header(), &payload, &[max_amount]);
+    let rights = agentid_verifier::delegation::Rights::from_root(
+        json!({"scope": ["refunds:*"], "max_delegation_depth": 1})
+            .as_object()
+            .unwrap(),
+        Some(NOW + 600),
+    )
+    .unwrap();
+    let sub_agent = SigningKey::generate(Algorithm::EdDSA);
+    let spec = agentid_wallet::DelegationSpec {
+        to: sub_agent.public_key().clone(),
+        scope: None,
+        resources: None,
+        constraints: serde_json::Map::new(),
+        lifetime_secs: 300,
+        max_depth: None,
+    };
+    let delegation = agentid_wallet::delegate(&root, &forge.holder, &rights, &spec, NOW).unwrap();
     assert!(matches!(
-        forge.verify(&forge.present(&forge.header(), &payload, &[exp])),
-        Err(agentid_verifier::VerifyError::InvalidDisclosure(_))
+        forge.verifier().verify_credential(&delegation, NOW),
+        Err(agentid_verifier::VerifyError::InvalidDisclosure(reason)) if reason.contains("selectively disclosable")
     ));
 
     // The wallet's issuer refuses to make any rights claim disclosable.

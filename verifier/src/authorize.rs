@@ -249,11 +249,6 @@ pub fn authorize(
             if approval.holder_key.is_none() || approval.holder_key != verified.holder_key {
                 return Err(Denied::ApprovalMismatch("issued to another holder"));
             }
-            // Bound to the presenter's key: an approval seen elsewhere (it is a
-            // credential, verified without key binding) is useless to anyone else.
-            if approval.holder_key.is_none() || approval.holder_key != verified.holder_key {
-                return Err(Denied::ApprovalMismatch("issued to another holder"));
-            }
         }
     }
     Ok(())

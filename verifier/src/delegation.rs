@@ -227,7 +227,8 @@ pub fn scope_within(wanted: &str, granted: &str) -> bool {
 /// `…/orders`, `…/orders/7` and `…/orders?page=2`, but not `…/orders-archive`, and
 /// `https://shop.example` does not grant `https://shop.example.evil`. A URI with a
 /// dot segment (`.` or `..`, also percent-encoded) or a backslash is never within a
-/// prefix, since a server may resolve it to somewhere else.
+/// prefix, nor is one with an encoded `/` or `\` (`%2F`, `%5C`) or a `..;`
+/// segment, since a server may resolve it to somewhere else.
 pub fn resource_within(wanted: &str, granted: &str) -> bool {
     if has_dot_segment(wanted) || wanted.contains('\\') {
         return false;
@@ -240,8 +241,16 @@ pub fn resource_within(wanted: &str, granted: &str) -> bool {
 
 fn has_dot_segment(uri: &str) -> bool {
     let path = uri.split(['?', '#']).next().unwrap_or_default();
-    path.split('/').any(|segment| {
-        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+    let lower = path.to_ascii_lowercase();
+    // An encoded slash or backslash would make a segment boundary that only some
+    // servers see; refuse rather than guess.
+    if lower.contains("%2f") || lower.contains("%5c") {
+        return true;
+    }
+    lower.split('/').any(|segment| {
+        // `..;/` is `..` to servers that take `;` as a path-parameter separator.
+        let name = segment.split(';').next().unwrap_or_default();
+        let decoded = name.replace("%2e", ".");
         decoded == "." || decoded == ".."
     })
 }
@@ -499,6 +508,9 @@ mod tests {
             "https://shop.example/orders/%2e%2E/admin",
             "https://shop.example/orders/./7",
             "https://shop.example/orders/..",
+            "https://shop.example/orders/%2e%2e%2fadmin",
+            "https://shop.example/orders/..;/admin",
+            "https://shop.example/orders/7%5c..%5cadmin",
             "https://shop.example/orders\\..\\admin",
             "https://shop.example/order",
         ] {

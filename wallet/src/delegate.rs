@@ -3,7 +3,10 @@
 //! delegate ends the chain with a terminal hop for one verifier.
 
 use agentid_verifier::delegation::{Rights, INTERMEDIATE_TYP, TERMINAL_TYP};
-use agentid_verifier::{b64url_encode, did_key, sha256_b64, PresentationRequest, PublicKey};
+use agentid_verifier::{
+    b64url_encode, did_key, sha256_b64, Limits, PathSegment, PresentationRequest, PublicKey,
+    UnverifiedSdJwt,
+};
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Map, Value};
 
@@ -73,6 +76,29 @@ fn extend(
     format!("{}~~{hop}~{disclosure}~", chain.trim_end_matches('~'))
 }
 
+/// Claims of the root credential a delegation keeps disclosed: the principal, whose
+/// approvals the delegates' actions may need.
+const FORWARDED_CLAIMS: [&str; 1] = ["on_behalf_of"];
+
+/// The root credential as it travels in a delegation: its issuer JWT and only the
+/// disclosures of [`FORWARDED_CLAIMS`]. Its rights claims are always in the clear, so
+/// neither the sub-agent nor any verifier after it needs (or learns) a concealed
+/// claim such as a task's purpose or a committed birthdate.
+fn root_for_delegation(root: &str) -> Result<String, WalletError> {
+    let parsed = UnverifiedSdJwt::parse(root, &Limits::default())?;
+    let map = parsed.disclosure_map()?;
+    let disclosures: Vec<&str> = parsed.disclosures().collect();
+    let mut forwarded = format!("{}~", parsed.issuer_jwt());
+    for (path, index) in &map.paths {
+        let top_level = matches!(path.segments(), [PathSegment::Key(name)] if FORWARDED_CLAIMS.contains(&name.as_str()));
+        if let Some(disclosure) = disclosures.get(*index).filter(|_| top_level) {
+            forwarded.push_str(disclosure);
+            forwarded.push('~');
+        }
+    }
+    Ok(forwarded)
+}
+
 /// Delegates part of `parent` rights (those of `chain`, held with `holder_key`) to
 /// `spec.to`, refusing anything that would widen them.
 ///
@@ -110,13 +136,10 @@ pub fn delegate(
     // The same check the verifier makes on every hop: a wallet never signs a widening.
     parent.narrow(&object)?;
     let audience = did_key::encode(&spec.to);
-    // The root credential travels without its disclosures: its rights claims are
-    // always in the clear, so neither the sub-agent nor any verifier after it needs
-    // (or learns) a concealed claim such as a task's purpose or a committed birthdate.
     let chain = if chain.contains("~~") {
         chain.to_owned()
     } else {
-        format!("{}~", chain.split('~').next().unwrap_or_default())
+        root_for_delegation(chain)?
     };
     Ok(extend(
         &chain,

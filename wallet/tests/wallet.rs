@@ -14,6 +14,8 @@ use agentid_wallet::store::{Batch, Kind};
 use agentid_wallet::{
     AuditError, CredentialRequest, KdfParams, Passphrase, StoreError, Wallet, WalletError, TASK_VCT,
 };
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 const NOW: u64 = 1_800_000_000;
@@ -706,10 +708,16 @@ fn delegation_from_wallet_to_wallet_and_widening_refused() {
         .delegate(&id, &spec(&["refunds:write"], 20, 600), NOW)
         .unwrap();
     assert!(delegation.contains("~~"));
-    // The root credential goes along without its disclosures: the sub-agent learns
-    // no concealed claim of the agent's credential (its task purpose here).
+    // The root credential goes along with only its principal disclosed: the
+    // sub-agent learns no other concealed claim (the task purpose here).
     let root_segment = delegation.split("~~").next().unwrap();
-    assert_eq!(root_segment.matches('~').count(), 0, "{root_segment}");
+    let forwarded: Vec<Value> = root_segment
+        .split('~')
+        .skip(1)
+        .map(|d| serde_json::from_slice(&URL_SAFE_NO_PAD.decode(d).unwrap()).unwrap())
+        .collect();
+    assert_eq!(forwarded.len(), 1, "{forwarded:?}");
+    assert_eq!(forwarded[0][1], "on_behalf_of");
     let received = sub_agent.receive(&delegation, None, NOW).unwrap();
     // The agent's own wallet cannot hold it: the delegation is bound to the sub-agent's key.
     assert!(matches!(
