@@ -72,7 +72,7 @@ fn workload(count: usize, issuers: usize) -> Workload {
                     claims: claims(),
                     disclosable: vec![
                         "task.purpose".parse().unwrap(),
-                        "constraints".parse().unwrap(),
+                        "on_behalf_of".parse().unwrap(),
                     ],
                     lifetime_secs: 3600,
                     committed: Vec::new(),
@@ -83,7 +83,7 @@ fn workload(count: usize, issuers: usize) -> Workload {
         let presentation = present(
             &credential.sd_jwt,
             &holder,
-            &["constraints".parse().unwrap()],
+            &["on_behalf_of".parse().unwrap()],
             &request,
             NOW,
         )

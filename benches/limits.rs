@@ -183,7 +183,7 @@ fn normal() -> Case {
         "constraints": {"max_amount": 50, "currency": "EUR"},
         "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
     });
-    let disclosable = ["task.purpose", "resources", "constraints", "on_behalf_of"];
+    let disclosable = ["task.purpose", "on_behalf_of"];
     let credential = issuer
         .issue(
             &CredentialRequest {

@@ -169,7 +169,7 @@ fn material(
                 subject: agent.did().unwrap(),
                 holder_key: agent.public_key().clone(),
                 claims: claims.as_object().cloned().unwrap(),
-                disclosable: ["task.purpose", "resources", "constraints", "on_behalf_of"]
+                disclosable: ["task.purpose", "on_behalf_of"]
                     .iter()
                     .map(|path| path.parse().unwrap())
                     .collect(),
@@ -181,7 +181,7 @@ fn material(
         .unwrap()
         .sd_jwt;
     let disclosed = [
-        "constraints".parse().unwrap(),
+        "task.purpose".parse().unwrap(),
         "on_behalf_of".parse().unwrap(),
     ];
     let presentations = (0..count)

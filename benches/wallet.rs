@@ -66,7 +66,7 @@ fn credential(issuer: &Issuer, holder: &str, n: usize, rare: bool) -> String {
     } else {
         vec![
             "task.purpose".parse().unwrap(),
-            "constraints".parse().unwrap(),
+            "on_behalf_of".parse().unwrap(),
         ]
     };
     issuer
@@ -169,7 +169,7 @@ fn wallet_benches(c: &mut Criterion) {
                     )
                 })
             });
-            let disclose = ["constraints".parse().unwrap()];
+            let disclose = ["on_behalf_of".parse().unwrap()];
             group.bench_function(BenchmarkId::new("present_from_store", size), |b| {
                 b.iter(|| {
                     position = (position + 7919) % populated.ids.len();
