@@ -491,6 +491,32 @@ fn summary() {
         "  normal per KiB: {:.2} µs",
         normal * 1e6 / (cases[0].presentation.len() as f64 / 1024.0)
     );
+    // Linear growth shows as a constant marginal cost between the points of a series.
+    let time_of = |name: &str| {
+        cases
+            .iter()
+            .zip(&times)
+            .find(|(case, _)| case.name == name)
+            .map(|(case, time)| (case.presentation.len() as f64, *time))
+    };
+    if let (Some(a), Some(b), Some(c)) = (time_of("16 KiB"), time_of("32 KiB"), time_of("64 KiB")) {
+        println!(
+            "  marginal cost per KiB: 16→32 KiB {:.2} µs, 32→64 KiB {:.2} µs",
+            (b.1 - a.1) * 1e6 / ((b.0 - a.0) / 1024.0),
+            (c.1 - b.1) * 1e6 / ((c.0 - b.0) / 1024.0),
+        );
+    }
+    if let (Some(a), Some(b), Some(c)) = (
+        time_of("64 disclosures"),
+        time_of("128 disclosures"),
+        time_of("256 disclosures"),
+    ) {
+        println!(
+            "  marginal cost per disclosure: 64→128 {:.2} µs, 128→256 {:.2} µs",
+            (b.1 - a.1) * 1e6 / 64.0,
+            (c.1 - b.1) * 1e6 / 128.0,
+        );
+    }
 
     let (trust, normal_token, bound_token) = status_tokens();
     let times = interleaved(
@@ -533,8 +559,12 @@ fn summary() {
     let batch_rounds = if measuring { 3 } else { 1 };
     let mut small_times = Vec::new();
     let mut large_times = Vec::new();
+    // Many small batches per large one, so the small side's median does not hang
+    // on the few rounds that follow a large batch's teardown.
     for _ in 0..batch_rounds {
-        small_times.push(batch(small));
+        for _ in 0..11 {
+            small_times.push(batch(small));
+        }
         large_times.push(batch(large));
     }
     small_times.sort_by(f64::total_cmp);
