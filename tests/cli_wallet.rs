@@ -170,6 +170,23 @@ fn issue_receive_list_show_present_verify_purge_audit() {
         verdict["verified"]["claims"]["constraints"]["max_amount"],
         20
     );
+    // The bare credential verifies as a credential, but authorizes no action: anyone
+    // who has seen it could present it.
+    let bare = agentid(
+        &agent,
+        &[
+            "verify",
+            credential_file.to_str().unwrap(),
+            "--trust",
+            trust.to_str().unwrap(),
+            "--status",
+            status.to_str().unwrap(),
+            "--action",
+            "refunds:write https://shop.example/orders/1234 5",
+        ],
+    );
+    let reason = failure(&bare);
+    assert!(reason.contains("without key binding"), "{reason}");
     assert!(verdict["verified"]["claims"]["task"]
         .get("purpose")
         .is_none());

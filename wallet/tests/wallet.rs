@@ -190,6 +190,45 @@ fn wrong_passphrase_is_refused_and_changes_nothing() {
 }
 
 #[test]
+fn kdf_parameters_in_the_header_cannot_be_swapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w");
+    drop(create(&path));
+    let header_path = path.join("wallet.header");
+    let original = std::fs::read(&header_path).unwrap();
+    let mut header: Value = serde_json::from_slice(&original).unwrap();
+    // Other valid parameters: the key they derive differs, and the sealed data key's
+    // associated data names the parameters it was sealed under.
+    header["kdf"]["memory_kib"] = json!(KDF.memory_kib * 2);
+    std::fs::write(&header_path, serde_json::to_vec(&header).unwrap()).unwrap();
+    let before = snapshot(&path);
+    assert!(matches!(
+        Wallet::open(&path, &passphrase()),
+        Err(WalletError::Store(StoreError::WrongPassphrase))
+    ));
+    assert_eq!(snapshot(&path), before, "nothing changed");
+    // Parameters below the minimum or absurdly large are refused before any work.
+    for (name, value) in [
+        ("memory_kib", json!(1)),
+        ("memory_kib", json!(u32::MAX)),
+        ("iterations", json!(0)),
+    ] {
+        let mut weak: Value = serde_json::from_slice(&original).unwrap();
+        weak["kdf"][name] = value;
+        std::fs::write(&header_path, serde_json::to_vec(&weak).unwrap()).unwrap();
+        assert!(
+            matches!(
+                Wallet::open(&path, &passphrase()),
+                Err(WalletError::Store(StoreError::InvalidKdfParams(_)))
+            ),
+            "{name}"
+        );
+    }
+    std::fs::write(&header_path, &original).unwrap();
+    assert!(Wallet::open(&path, &passphrase()).is_ok());
+}
+
+#[test]
 fn passphrase_change_keeps_every_record() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w");
