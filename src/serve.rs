@@ -183,7 +183,7 @@ pub(crate) fn run(args: &ServeVerifierArgs) -> Result<(), CliError> {
     let slots = args
         .max_concurrent
         .map_or(2 * cores, |n| usize::try_from(n).unwrap_or(usize::MAX));
-    let verifier = Service::new(
+    let service = Service::new(
         load_verifier(args)?,
         args.audiences.clone(),
         slots,
@@ -194,7 +194,7 @@ pub(crate) fn run(args: &ServeVerifierArgs) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|error| CliError::failed(format!("cannot start the runtime: {error}")))?;
-    runtime.block_on(serve(args, verifier, shutdown_signal()))
+    runtime.block_on(serve(args, service, shutdown_signal()))
 }
 
 /// Logs to standard error, filtered by `RUST_LOG` (default `info`).
@@ -208,7 +208,7 @@ fn init_logging() {
 }
 
 /// The routes, with the body limit.
-fn router(verifier: Shared, max_body_bytes: usize) -> Router {
+fn router(service: Shared, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/presentations/verify", post(verify))
@@ -216,12 +216,12 @@ fn router(verifier: Shared, max_body_bytes: usize) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(verifier)
+        .with_state(service)
 }
 
 async fn serve(
     args: &ServeVerifierArgs,
-    verifier: Shared,
+    service: Shared,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -234,8 +234,8 @@ async fn serve(
     let listener = listener.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
     });
-    let app = router(Arc::clone(&verifier), args.max_body_bytes);
-    tokio::spawn(reload_on_hangup(args.clone(), verifier));
+    let app = router(Arc::clone(&service), args.max_body_bytes);
+    tokio::spawn(reload_on_hangup(args.clone(), service));
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(

@@ -230,7 +230,7 @@ pub fn scope_within(wanted: &str, granted: &str) -> bool {
 /// prefix, nor is one with an encoded `/` or `\` (`%2F`, `%5C`) or a `..;`
 /// segment, since a server may resolve it to somewhere else.
 pub fn resource_within(wanted: &str, granted: &str) -> bool {
-    if has_dot_segment(wanted) || wanted.contains('\\') {
+    if may_resolve_elsewhere(wanted) {
         return false;
     }
     let Some(rest) = wanted.strip_prefix(granted) else {
@@ -239,7 +239,12 @@ pub fn resource_within(wanted: &str, granted: &str) -> bool {
     rest.is_empty() || granted.ends_with(['/', '?', '#']) || rest.starts_with(['/', '?', '#'])
 }
 
-fn has_dot_segment(uri: &str) -> bool {
+/// True when a server may resolve `uri` to a path it does not spell: dot segments,
+/// backslashes, encoded slashes or backslashes.
+fn may_resolve_elsewhere(uri: &str) -> bool {
+    if uri.contains('\\') {
+        return true;
+    }
     let path = uri.split(['?', '#']).next().unwrap_or_default();
     let lower = path.to_ascii_lowercase();
     // An encoded slash or backslash would make a segment boundary that only some

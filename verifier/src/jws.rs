@@ -95,17 +95,30 @@ pub(crate) fn check_token_window(
     now: u64,
     skew: u64,
 ) -> Result<(), VerifyError> {
-    if let Some(exp) = numeric_date(payload, "exp", what)? {
-        if now > exp.saturating_add(skew) {
-            return Err(VerifyError::Expired { expired_at: exp });
-        }
+    let expires_at = numeric_date(payload, "exp", what)?;
+    let not_before = numeric_date(payload, "nbf", what)?;
+    check_window(expires_at, &[not_before], now, skew)
+}
+
+/// The validity rule every token shares: not after `expires_at`, not before any of
+/// `valid_from`, each with `skew` seconds of tolerance.
+pub(crate) fn check_window(
+    expires_at: Option<u64>,
+    valid_from: &[Option<u64>],
+    now: u64,
+    skew: u64,
+) -> Result<(), VerifyError> {
+    if let Some(exp) = expires_at.filter(|exp| now > exp.saturating_add(skew)) {
+        return Err(VerifyError::Expired { expired_at: exp });
     }
-    if let Some(nbf) = numeric_date(payload, "nbf", what)? {
-        if nbf > now.saturating_add(skew) {
-            return Err(VerifyError::NotYetValid { valid_from: nbf });
-        }
+    match valid_from
+        .iter()
+        .flatten()
+        .find(|from| **from > now.saturating_add(skew))
+    {
+        Some(&from) => Err(VerifyError::NotYetValid { valid_from: from }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Reads an optional string claim.

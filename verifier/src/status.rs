@@ -185,18 +185,7 @@ impl StatusLists {
                 truncate(uri)
             )));
         }
-        if list.expires_at.is_some_and(|exp| exp < now) {
-            return Err(VerifyError::StatusUnknown(format!(
-                "the list {} has expired",
-                truncate(uri)
-            )));
-        }
-        if now.saturating_sub(list.issued_at) > max_age_secs {
-            return Err(VerifyError::StatusUnknown(format!(
-                "the list {} is older than {max_age_secs} s",
-                truncate(uri)
-            )));
-        }
+        check_fresh(uri, list.issued_at, list.expires_at, now, max_age_secs)?;
         match list.status(index) {
             Some(Status::Valid) => Ok(()),
             Some(status) => Err(VerifyError::Revoked(format!(
@@ -208,6 +197,30 @@ impl StatusLists {
             )),
         }
     }
+}
+
+/// A list is usable while not expired and issued at most `max_age_secs` ago; checked
+/// when a token is loaded and again at every use.
+fn check_fresh(
+    uri: &str,
+    issued_at: u64,
+    expires_at: Option<u64>,
+    now: u64,
+    max_age_secs: u64,
+) -> Result<(), VerifyError> {
+    if expires_at.is_some_and(|exp| exp < now) {
+        return Err(VerifyError::StatusUnknown(format!(
+            "the list {} has expired",
+            truncate(uri)
+        )));
+    }
+    if now.saturating_sub(issued_at) > max_age_secs {
+        return Err(VerifyError::StatusUnknown(format!(
+            "the list {} is older than {max_age_secs} s",
+            truncate(uri)
+        )));
+    }
+    Ok(())
 }
 
 fn truncate(text: &str) -> String {
@@ -245,18 +258,7 @@ fn parse_token(
     let issued_at = numeric_date(&jws.payload, "iat", "status list token")?
         .ok_or_else(|| VerifyError::malformed("status list token has no iat"))?;
     let expires_at = numeric_date(&jws.payload, "exp", "status list token")?;
-    if expires_at.is_some_and(|exp| exp < now) {
-        return Err(VerifyError::StatusUnknown(format!(
-            "the list {} has expired",
-            truncate(uri)
-        )));
-    }
-    if now.saturating_sub(issued_at) > max_age_secs {
-        return Err(VerifyError::StatusUnknown(format!(
-            "the list {} is older than {max_age_secs} s",
-            truncate(uri)
-        )));
-    }
+    check_fresh(uri, issued_at, expires_at, now, max_age_secs)?;
     let list = jws
         .payload
         .get("status_list")

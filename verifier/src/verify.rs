@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::alg::Algorithm;
 use crate::delegation::{Chain, RIGHTS_CLAIMS};
 use crate::error::{SignatureRole, VerifyError};
-use crate::jws::{numeric_date, string_claim, CompactJws};
+use crate::jws::{check_window, numeric_date, string_claim, CompactJws};
 use crate::key::PublicKey;
 use crate::limits::Limits;
 use crate::predicate::{PendingProof, ProvenPredicate, COMMITMENTS_CLAIM};
@@ -520,22 +520,15 @@ impl Verifier {
         expires_at: Option<u64>,
         now: u64,
     ) -> Result<(), VerifyError> {
-        let skew = self.policy.clock_skew_secs;
-        match expires_at {
-            Some(exp) if now > exp.saturating_add(skew) => {
-                return Err(VerifyError::Expired { expired_at: exp })
-            }
-            None if self.policy.require_expiry => {
-                return Err(VerifyError::malformed("credential has no exp"))
-            }
-            _ => {}
+        if expires_at.is_none() && self.policy.require_expiry {
+            return Err(VerifyError::malformed("credential has no exp"));
         }
-        for valid_from in [not_before, issued_at].into_iter().flatten() {
-            if valid_from > now.saturating_add(skew) {
-                return Err(VerifyError::NotYetValid { valid_from });
-            }
-        }
-        Ok(())
+        check_window(
+            expires_at,
+            &[not_before, issued_at],
+            now,
+            self.policy.clock_skew_secs,
+        )
     }
 
     fn check_key_binding(
