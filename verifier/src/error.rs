@@ -54,9 +54,14 @@ pub enum RejectionKind {
     Policy,
     /// A zero-knowledge proof does not verify.
     InvalidProof,
-    /// The credential has been revoked or suspended, or its status is unknown and
-    /// the policy refuses unknown status.
+    /// The status list says the credential is revoked, suspended or otherwise not
+    /// valid.
     Revoked,
+    /// The credential's status could not be learned: no status list for its URI, a
+    /// list that is stale, expired, issued in the future, or signed by an issuer that
+    /// may not speak for this credential. Not a revocation: the operator has a list to
+    /// fetch. Refused because verifiers fail closed.
+    StatusUnknown,
 }
 
 impl RejectionKind {
@@ -72,6 +77,7 @@ impl RejectionKind {
             RejectionKind::Policy => "policy",
             RejectionKind::InvalidProof => "invalid_proof",
             RejectionKind::Revoked => "revoked",
+            RejectionKind::StatusUnknown => "status_unknown",
         }
     }
 }
@@ -179,7 +185,8 @@ impl VerifyError {
             | VerifyError::DelegationWidened(_)
             | VerifyError::DelegationCycle => RejectionKind::Policy,
             VerifyError::InvalidPredicateProof => RejectionKind::InvalidProof,
-            VerifyError::Revoked(_) | VerifyError::StatusUnknown(_) => RejectionKind::Revoked,
+            VerifyError::Revoked(_) => RejectionKind::Revoked,
+            VerifyError::StatusUnknown(_) => RejectionKind::StatusUnknown,
             VerifyError::UntrustedIssuer(_) | VerifyError::KeyIdMismatch(_) => {
                 RejectionKind::UntrustedIssuer
             }

@@ -18,6 +18,7 @@ use crate::encoding::b64url_decode;
 use crate::error::{SignatureRole, VerifyError};
 use crate::jws::{numeric_date, string_claim, CompactJws};
 use crate::trust::TrustStore;
+use crate::verify::DEFAULT_CLOCK_SKEW_SECS;
 
 /// The `typ` of a Status List Token.
 pub const STATUS_LIST_TYP: &str = "statuslist+jwt";
@@ -72,6 +73,25 @@ impl StatusList {
         self.expires_at
     }
 
+    /// Why this list may not be used at `now`, or `None` while it is fresh: not
+    /// expired, issued at most `max_age_secs` ago and not in the future beyond
+    /// `skew_secs`. What a long-running service reports in its health check.
+    pub fn staleness(&self, now: u64, max_age_secs: u64, skew_secs: u64) -> Option<String> {
+        check_fresh(
+            &self.uri,
+            self.issued_at,
+            self.expires_at,
+            now,
+            max_age_secs,
+            skew_secs,
+        )
+        .err()
+        .map(|error| match error {
+            VerifyError::StatusUnknown(reason) => reason,
+            other => other.to_string(),
+        })
+    }
+
     /// How many entries it holds.
     pub fn len(&self) -> usize {
         self.bytes.len() * 8 / usize::from(self.bits)
@@ -111,8 +131,10 @@ impl StatusLists {
     }
 
     /// Checks a Status List Token and adds its list: `typ: statuslist+jwt`, signed by
-    /// an issuer in `trust`, `sub` naming the list, not expired at `now`, and issued
-    /// at most `max_age_secs` ago. The list is decompressed here, once.
+    /// an issuer in `trust`, `sub` naming the list, not expired at `now`, issued
+    /// at most `max_age_secs` ago and not later than `now` plus the default clock
+    /// skew ([`crate::Policy::clock_skew_secs`], 60 s). The list is decompressed
+    /// here, once.
     ///
     /// # Errors
     /// A [`VerifyError`] naming the check that failed; the lists are unchanged.
@@ -134,6 +156,11 @@ impl StatusLists {
             self.lists.insert(list.uri.clone(), list);
         }
         Ok(())
+    }
+
+    /// Every list known, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &StatusList> {
+        self.lists.values()
     }
 
     /// The list for `uri`.
@@ -162,6 +189,7 @@ impl StatusLists {
         issuer: &str,
         now: u64,
         max_age_secs: u64,
+        skew_secs: u64,
     ) -> Result<(), VerifyError> {
         let Some(status) = status else { return Ok(()) };
         let reference = status
@@ -185,7 +213,14 @@ impl StatusLists {
                 truncate(uri)
             )));
         }
-        check_fresh(uri, list.issued_at, list.expires_at, now, max_age_secs)?;
+        check_fresh(
+            uri,
+            list.issued_at,
+            list.expires_at,
+            now,
+            max_age_secs,
+            skew_secs,
+        )?;
         match list.status(index) {
             Some(Status::Valid) => Ok(()),
             Some(status) => Err(VerifyError::Revoked(format!(
@@ -199,15 +234,24 @@ impl StatusLists {
     }
 }
 
-/// A list is usable while not expired and issued at most `max_age_secs` ago; checked
-/// when a token is loaded and again at every use.
+/// A list is usable while not expired, issued at most `max_age_secs` ago and not
+/// issued in the future beyond `skew_secs` (such a token would never go stale and
+/// would hide the revocations of every newer one); checked when a token is loaded
+/// and again at every use.
 fn check_fresh(
     uri: &str,
     issued_at: u64,
     expires_at: Option<u64>,
     now: u64,
     max_age_secs: u64,
+    skew_secs: u64,
 ) -> Result<(), VerifyError> {
+    if issued_at > now.saturating_add(skew_secs) {
+        return Err(VerifyError::StatusUnknown(format!(
+            "the list {} is issued in the future",
+            truncate(uri)
+        )));
+    }
     if expires_at.is_some_and(|exp| exp < now) {
         return Err(VerifyError::StatusUnknown(format!(
             "the list {} has expired",
@@ -258,7 +302,14 @@ fn parse_token(
     let issued_at = numeric_date(&jws.payload, "iat", "status list token")?
         .ok_or_else(|| VerifyError::malformed("status list token has no iat"))?;
     let expires_at = numeric_date(&jws.payload, "exp", "status list token")?;
-    check_fresh(uri, issued_at, expires_at, now, max_age_secs)?;
+    check_fresh(
+        uri,
+        issued_at,
+        expires_at,
+        now,
+        max_age_secs,
+        DEFAULT_CLOCK_SKEW_SECS,
+    )?;
     let list = jws
         .payload
         .get("status_list")

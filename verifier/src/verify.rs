@@ -63,6 +63,9 @@ fn holds_concealed_parts(value: &Value) -> bool {
     }
 }
 
+/// The default tolerated clock difference, in seconds ([`Policy::clock_skew_secs`]).
+pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 60;
+
 /// What the verifier accepts besides trusted keys. Build with [`Policy::default`] and
 /// the `with_*` methods.
 #[derive(Debug, Clone)]
@@ -93,7 +96,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             limits: Limits::default(),
-            clock_skew_secs: 60,
+            clock_skew_secs: DEFAULT_CLOCK_SKEW_SECS,
             max_key_binding_age_secs: 300,
             accepted_typs: vec![SD_JWT_VC_TYP.to_owned()],
             accept_missing_typ: false,
@@ -336,7 +339,10 @@ impl Verifier {
         now: u64,
     ) -> Result<(), VerifyError> {
         let max_age = self.policy.status_max_age_secs;
-        match self.status.check(status, issuer, now, max_age) {
+        match self
+            .status
+            .check(status, issuer, now, max_age, self.policy.clock_skew_secs)
+        {
             Err(VerifyError::StatusUnknown(_)) if self.policy.accept_unknown_status => Ok(()),
             other => other,
         }
