@@ -61,6 +61,9 @@ pub(crate) enum Command {
     /// Delegate a narrower part of a held credential to a sub-agent's key; print the
     /// delegation for the sub-agent to `receive`.
     Delegate(DelegateArgs),
+    /// As a principal, approve one exact action by one agent key; print the approval
+    /// credential for the agent to send with that action (`verify --approval`).
+    Approve(ApproveArgs),
     /// Revoke a credential this wallet issued, by its jti.
     Revoke {
         /// The credential's `jti`.
@@ -69,6 +72,21 @@ pub(crate) enum Command {
     /// This wallet's status list.
     #[command(subcommand)]
     Status(StatusCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApproveArgs {
+    /// The agent key the approval is for (the did:key its presentations are bound to).
+    #[arg(long)]
+    pub(crate) to: String,
+    /// The action approved: 'SCOPE RESOURCE [AMOUNT [CURRENCY]]' or a JSON object
+    /// {"scope", "resource", "amount", "currency"}. Verifiers accept the approval for
+    /// exactly this action (RFC 8785 canonical form: 50 and 50.0 are the same).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) action: String,
+    /// How long the approval is valid (at most 1h).
+    #[arg(long, default_value = "10m")]
+    pub(crate) ttl: String,
 }
 
 #[derive(Debug, Args)]

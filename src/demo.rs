@@ -165,30 +165,28 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
     }
     let delegation = agent.delegate(&stored_id, &narrower(20), now)?;
     let sub_id = sub_agent.receive(&delegation, None, now)?;
-    let payout_request = PresentationRequest::new(VERIFIER_AUDIENCE, nonce());
-    let payout = json!({"vct": "urn:agentid:vct:action:1", "scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": 15});
-    let chain_presentation = sub_agent.present_action(&sub_id, &payout, &payout_request, now)?;
-    let chain_verified = verifier
-        .verify_presentation(&chain_presentation, &payout_request, now)
-        .map_err(|error| CliError::failed(format!("demo chain rejected: {error}")))?;
-    if let Some(chain) = &chain_verified.chain {
-        println!(
-            "   the bank checks the chain offline: issuer → agent → sub-agent, {} delegation(s); effective rights {} up to {} EUR",
-            chain.delegations.len(),
-            chain.effective_rights.scope.join(", "),
-            chain.effective_rights.constraints["max_amount"]
-        );
-    }
-    for amount in [15.0, 30.0] {
-        let action = Action {
-            scope: "refunds:write".into(),
-            resource: "https://shop.example/orders/1234".into(),
-            amount: Some(amount),
-        };
-        match authorize(&chain_verified, &action, None) {
-            Ok(()) => println!("   refund of {amount} EUR by the sub-agent: allowed"),
+    for amount in [15, 30] {
+        let payout_request = PresentationRequest::new(VERIFIER_AUDIENCE, nonce());
+        let payout = json!({"scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": amount, "currency": "EUR"});
+        let chain_presentation = sub_agent.present_action(&sub_id, &payout, &payout_request, now)?;
+        let verified = verifier
+            .verify_presentation(&chain_presentation, &payout_request, now)
+            .map_err(|error| CliError::failed(format!("demo chain rejected: {error}")))?;
+        if let (Some(chain), 15) = (&verified.chain, amount) {
+            println!(
+                "   the bank checks the chain offline: issuer → agent → sub-agent, {} delegation(s); effective rights {} up to {} EUR",
+                chain.delegations.len(),
+                chain.effective_rights.scope.join(", "),
+                chain.effective_rights.constraints["max_amount"]
+            );
+        }
+        // The bank authorizes exactly the action the sub-agent signed.
+        let action = Action::from_json(&payout)
+            .map_err(|error| CliError::failed(format!("demo action: {error}")))?;
+        match authorize(&verified, &action, None) {
+            Ok(_) => println!("   refund of {amount} EUR signed by the sub-agent: allowed"),
             Err(denied) => {
-                println!("   refund of {amount} EUR by the sub-agent: denied ({denied})")
+                println!("   refund of {amount} EUR signed by the sub-agent: denied ({denied})")
             }
         }
     }

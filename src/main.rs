@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod approve_cmd;
 mod batch_cmd;
 mod cli;
 mod demo;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(args),
         Command::VerifyBatch(args) => batch_cmd::run(args),
         Command::Serve(ServeCommand::Verifier(args)) => serve::run(args),
+        Command::Approve(args) => approve_cmd::run(args, cli.wallet.as_ref()),
         other => wallet_cmd::run(other, cli.wallet.as_ref()).unwrap_or(Ok(())),
     };
     match result {

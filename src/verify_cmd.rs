@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use agentid_verifier::authorize::{authorize, Action};
+use agentid_verifier::authorize::{authorize, Action, Authorized};
 use agentid_verifier::{
     did_key, Policy, PresentationRequest, StatusLists, TrustStore, Verified, Verifier, VerifyError,
     MAX_STATUS_TOKEN_BYTES,
@@ -85,19 +85,27 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let verdict = match (verdict, &action) {
         (Ok(verified), Some(action)) => {
             authorize_action(&verified, action, args.approval.as_deref(), &verifier, now)
-                .map(|()| verified)
+                .map(|authorized| (verified, Some(authorized)))
         }
-        (other, _) => other,
+        (Ok(verified), None) => Ok((verified, None)),
+        (Err(error), _) => Err(error),
     };
     match verdict {
-        Ok(verified) => {
+        Ok((verified, authorized)) => {
             if args.json {
                 println!(
                     "{}",
-                    json!({"valid": true, "holder_binding_checked": request.is_some(), "verified": verified})
+                    json!({
+                        "valid": true,
+                        "holder_binding_checked": request.is_some(),
+                        "status_checked": verified.status.is_some(),
+                        "authorization": authorized,
+                        "verified": verified,
+                    })
                 );
             } else {
                 print_verified(&verified, now);
+                print_authorization(&verified, authorized.as_ref());
             }
             Ok(())
         }
@@ -113,49 +121,75 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
     }
 }
 
-/// Reads `--action 'SCOPE RESOURCE [AMOUNT]'`.
+/// Reads `--action 'SCOPE RESOURCE [AMOUNT [CURRENCY]]'` or a JSON action object.
 fn parse_action(text: &str) -> Result<Action, CliError> {
     Action::parse(text).map_err(|error| CliError::usage(format!("--action: {error}")))
 }
 
-/// Decides the `--action` for a verified presentation; an
-/// approval file is verified as a credential from the root principal (`on_behalf_of`,
-/// a did:key). A denial is `("denied", reason)`.
+/// Most bytes an approval file may hold.
+const MAX_APPROVAL_BYTES: usize = 64 * 1024;
+
+/// Decides the `--action` for a verified presentation. An approval file is checked
+/// by the same verifier (trust store, status lists, policy) as the presentation,
+/// as a credential from its root principal. A denial is `("denied", reason)`.
 fn authorize_action(
     verified: &Verified,
     action: &Action,
     approval: Option<&Path>,
     verifier: &Verifier,
     now: u64,
-) -> Result<(), (&'static str, String)> {
-    let usage = |reason: String| ("usage", reason);
-
+) -> Result<Authorized, (&'static str, String)> {
     let approval = match approval {
         None => None,
         Some(path) => {
             let name = path.display().to_string();
-            let bytes = read_bounded(&name, 64 * 1024).map_err(|error| usage(error.message))?;
-            let text = String::from_utf8(bytes).map_err(|_| usage(format!("{name}: not UTF-8")))?;
-            let principal = verified
-                .claims
-                .get("on_behalf_of")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default();
-            let mut trust = TrustStore::new();
-            trust
-                .add_did(principal)
-                .map_err(|error| ("denied", format!("the principal is not a did:key: {error}")))?;
-            let approval = Verifier::new(
-                trust,
-                verifier.policy().clone().with_unknown_status_accepted(true),
+            let bytes = read_bounded(&name, MAX_APPROVAL_BYTES)
+                .map_err(|error| ("usage", error.message))?;
+            let text =
+                String::from_utf8(bytes).map_err(|_| ("usage", format!("{name}: not UTF-8")))?;
+            Some(
+                verifier
+                    .verify_approval(text.trim(), verified, now)
+                    .map_err(|denied| ("denied", format!("action denied: {denied}")))?,
             )
-            .verify_credential(text.trim(), now)
-            .map_err(|error| ("denied", format!("approval rejected: {error}")))?;
-            Some(approval)
         }
     };
     authorize(verified, action, approval.as_ref())
         .map_err(|denied| ("denied", format!("action denied: {denied}")))
+}
+
+/// What was authorized, or that nothing was.
+fn print_authorization(verified: &Verified, authorized: Option<&Authorized>) {
+    match authorized {
+        Some(authorized) => {
+            let constraints = if authorized.constraints.is_empty() {
+                "none".to_owned()
+            } else {
+                authorized.constraints.join(", ")
+            };
+            println!(
+                "  authorized: {} (scope, resources, audience; constraints: {constraints}{}{})",
+                authorized.action,
+                if authorized.delegated {
+                    "; the action the delegate signed"
+                } else {
+                    ""
+                },
+                if authorized.approval_checked {
+                    "; principal's approval verified"
+                } else {
+                    ""
+                }
+            );
+        }
+        None => {
+            if verified.chain.as_ref().is_some_and(|chain| !chain.action.is_null()) {
+                println!("  authorized: NOT checked (the delegate signed an action; give --action to authorize it)");
+            } else {
+                println!("  authorized: NOT checked (give --action to check an action against the rights)");
+            }
+        }
+    }
 }
 
 /// The JSON form of a rejection: its class and its reason.

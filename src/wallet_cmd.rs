@@ -48,7 +48,7 @@ impl KdfArgs {
     }
 }
 
-fn wallet_error(error: WalletError) -> CliError {
+pub(crate) fn wallet_error(error: WalletError) -> CliError {
     match error {
         WalletError::Verify(error) => CliError::invalid(error.to_string()),
         other => CliError::failed(other.to_string()),
@@ -87,13 +87,13 @@ fn new_passphrase(variable: &str, prompt: &str) -> Result<Passphrase, CliError> 
     Ok(passphrase)
 }
 
-fn wallet_dir(wallet: Option<&PathBuf>) -> Result<&Path, CliError> {
+pub(crate) fn wallet_dir(wallet: Option<&PathBuf>) -> Result<&Path, CliError> {
     wallet
         .map(PathBuf::as_path)
         .ok_or_else(|| CliError::usage("this command needs --wallet DIR (or AGENTID_WALLET)"))
 }
 
-fn open(dir: &Path) -> Result<Wallet, CliError> {
+pub(crate) fn open(dir: &Path) -> Result<Wallet, CliError> {
     let passphrase = read_passphrase("AGENTID_PASSPHRASE", "Wallet passphrase: ", false)?;
     Wallet::open(dir, &passphrase).map_err(wallet_error)
 }
@@ -114,7 +114,8 @@ fn paths(texts: &[String]) -> Result<Vec<ClaimPath>, CliError> {
 /// Runs a wallet command. Returns `None` if `command` is not one.
 pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<(), CliError>> {
     let result = match command {
-        Command::Demo(_) | Command::Verify(_) | Command::VerifyBatch(_) | Command::Serve(_) => {
+        Command::Demo(_) | Command::Verify(_) | Command::VerifyBatch(_) | Command::Serve(_)
+        | Command::Approve(_) => {
             return None
         }
         Command::Init(args) => wallet_dir(wallet).and_then(|dir| {

@@ -1,40 +1,64 @@
 //! Action authorization: the verified rights decide, and amounts above
-//! `approval_above` need the root principal's approval of that exact action.
+//! `approval_above` need the root principal's approval of that exact action,
+//! checked by the same verifier (trust, status lists, policy) as the presentation.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use agentid_verifier::authorize::{authorize, Action, Denied};
-use agentid_verifier::{Algorithm, Policy, TrustStore, Verified, Verifier};
-use agentid_wallet::{CredentialRequest, Issuer, SigningKey, APPROVAL_VCT, TASK_VCT};
+use agentid_verifier::authorize::{authorize, Action, Denied, VerifiedApproval};
+use agentid_verifier::{
+    Algorithm, Policy, RejectionKind, StatusLists, TrustStore, Verified, Verifier, VerifyError,
+};
+use agentid_wallet::{
+    CredentialRequest, Issuer, KdfParams, Passphrase, SigningKey, Wallet, APPROVAL_VCT, TASK_VCT,
+};
 use common::{request, NOW};
 use serde_json::json;
 
 struct Setup {
     principal: Issuer,
     agent: SigningKey,
+    verifier: Verifier,
     verified: Verified,
 }
 
-fn setup() -> Setup {
-    let principal = Issuer::from_did_key(SigningKey::generate(Algorithm::ES256)).unwrap();
-    let issuer = Issuer::from_did_key(SigningKey::generate(Algorithm::EdDSA)).unwrap();
-    let agent = SigningKey::generate(Algorithm::EdDSA);
-    let claims = json!({
+fn task_with_principal(principal: &str) -> serde_json::Map<String, serde_json::Value> {
+    json!({
         "task": {"id": "T-5", "purpose": "refunds"},
         "scope": ["refunds:*"],
         "resources": ["https://shop.example/orders/"],
         "constraints": {"max_amount": 100, "approval_above": 20, "currency": "EUR"},
-        "on_behalf_of": principal.id()
-    });
+        "on_behalf_of": principal
+    })
+    .as_object()
+    .cloned()
+    .unwrap()
+}
+
+fn setup() -> Setup {
+    let principal = Issuer::from_did_key(SigningKey::generate(Algorithm::ES256)).unwrap();
+    let agent = SigningKey::generate(Algorithm::EdDSA);
+    let (verifier, verified) = present_task(principal.id(), &agent, StatusLists::new());
+    Setup {
+        principal,
+        agent,
+        verifier,
+        verified,
+    }
+}
+
+/// A task credential on behalf of `principal`, presented by `agent` and verified by
+/// a verifier that trusts its issuer and holds `lists`.
+fn present_task(principal: &str, agent: &SigningKey, lists: StatusLists) -> (Verifier, Verified) {
+    let issuer = Issuer::from_did_key(SigningKey::generate(Algorithm::EdDSA)).unwrap();
     let credential = issuer
         .issue(
             &CredentialRequest {
                 vct: TASK_VCT.into(),
                 subject: agent.did().unwrap(),
                 holder_key: agent.public_key().clone(),
-                claims: claims.as_object().cloned().unwrap(),
+                claims: task_with_principal(principal),
                 disclosable: vec![],
                 lifetime_secs: 600,
                 committed: vec![],
@@ -43,63 +67,58 @@ fn setup() -> Setup {
         )
         .unwrap();
     let presentation =
-        agentid_wallet::present(&credential.sd_jwt, &agent, &[], &request(), NOW).unwrap();
+        agentid_wallet::present(&credential.sd_jwt, agent, &[], &request(), NOW).unwrap();
     let mut trust = TrustStore::new();
     trust.add_did(issuer.id()).unwrap();
-    let verified = Verifier::new(trust, Policy::default())
+    let verifier = Verifier::new(trust, Policy::default()).with_status_lists(lists);
+    let verified = verifier
         .verify_presentation(&presentation, &request(), NOW)
         .unwrap();
-    Setup {
-        principal,
-        agent,
-        verified,
-    }
+    (verifier, verified)
 }
 
 fn action(amount: f64) -> Action {
-    Action {
-        scope: "refunds:write".into(),
-        resource: "https://shop.example/orders/1234".into(),
-        amount: Some(amount),
-    }
+    Action::new("refunds:write", "https://shop.example/orders/1234").with_amount(amount, Some("EUR"))
 }
 
-/// The principal approves `approved` (its digest), verified as a credential.
-fn approval(setup: &Setup, by: &Issuer, approved: &Action) -> Verified {
-    approval_for(&setup.agent, by, approved)
+/// An approval credential over `claims`, issued by `by` to `holder`'s key.
+fn approval_credential(holder: &SigningKey, by: &Issuer, claims: serde_json::Value) -> String {
+    by.issue(
+        &CredentialRequest {
+            vct: APPROVAL_VCT.into(),
+            subject: holder.did().unwrap(),
+            holder_key: holder.public_key().clone(),
+            claims: claims.as_object().cloned().unwrap(),
+            disclosable: vec![],
+            lifetime_secs: 300,
+            committed: vec![],
+        },
+        NOW,
+    )
+    .unwrap()
+    .sd_jwt
 }
 
-/// An approval issued to `holder`'s key.
-fn approval_for(holder: &SigningKey, by: &Issuer, approved: &Action) -> Verified {
-    let claims = json!({
-        "action_digest": approved.digest(),
-        "action": {"scope": approved.scope, "resource": approved.resource, "amount": approved.amount}
-    });
-    let credential = by
-        .issue(
-            &CredentialRequest {
-                vct: APPROVAL_VCT.into(),
-                subject: holder.did().unwrap(),
-                holder_key: holder.public_key().clone(),
-                claims: claims.as_object().cloned().unwrap(),
-                disclosable: vec![],
-                lifetime_secs: 300,
-                committed: vec![],
-            },
-            NOW,
-        )
-        .unwrap();
-    let mut trust = TrustStore::new();
-    trust.add_did(by.id()).unwrap();
-    Verifier::new(trust, Policy::default())
-        .verify_credential(&credential.sd_jwt, NOW)
-        .unwrap()
+/// The principal `by` approves `approved` for `holder` (the action shown and its digest).
+fn approval_for(holder: &SigningKey, by: &Issuer, approved: &Action) -> String {
+    approval_credential(
+        holder,
+        by,
+        json!({"action_digest": approved.digest(), "action": approved.to_json()}),
+    )
+}
+
+fn verify_approval(setup: &Setup, approval: &str) -> Result<VerifiedApproval, Denied> {
+    setup.verifier.verify_approval(approval, &setup.verified, NOW)
 }
 
 #[test]
 fn rights_decide_scope_resource_and_amount() {
     let setup = setup();
-    assert_eq!(authorize(&setup.verified, &action(10.0), None), Ok(()));
+    let allowed = authorize(&setup.verified, &action(10.0), None).unwrap();
+    assert_eq!(allowed.action, action(10.0));
+    assert!(!allowed.delegated && !allowed.approval_checked);
+    assert_eq!(allowed.constraints.len(), 3);
     let mut other_scope = action(10.0);
     other_scope.scope = "orders:delete".into();
     assert!(matches!(
@@ -130,35 +149,118 @@ fn above_the_threshold_the_principal_must_approve_this_exact_action() {
         Err(Denied::ApprovalRequired(20.0))
     );
 
-    let for_other_action = approval(&setup, &setup.principal, &action(49.0));
+    let for_other_action = verify_approval(&setup, &approval_for(&setup.agent, &setup.principal, &action(49.0))).unwrap();
     assert_eq!(
         authorize(&setup.verified, &wanted, Some(&for_other_action)),
         Err(Denied::ApprovalMismatch("approves another action"))
     );
     let stranger = Issuer::from_did_key(SigningKey::generate(Algorithm::EdDSA)).unwrap();
-    let from_stranger = approval(&setup, &stranger, &wanted);
-    assert_eq!(
-        authorize(&setup.verified, &wanted, Some(&from_stranger)),
-        Err(Denied::ApprovalMismatch("not issued by the root principal"))
-    );
+    assert!(matches!(
+        verify_approval(&setup, &approval_for(&setup.agent, &stranger, &wanted)),
+        Err(Denied::ApprovalRejected(VerifyError::UntrustedIssuer(_)))
+    ));
     let to_another_agent = approval_for(
         &SigningKey::generate(Algorithm::EdDSA),
         &setup.principal,
         &wanted,
     );
     assert_eq!(
-        authorize(&setup.verified, &wanted, Some(&to_another_agent)),
-        Err(Denied::ApprovalMismatch("issued to another holder"))
+        verify_approval(&setup, &to_another_agent).err(),
+        Some(Denied::ApprovalMismatch("issued to another holder"))
     );
-    let approved = approval(&setup, &setup.principal, &wanted);
-    assert_eq!(authorize(&setup.verified, &wanted, Some(&approved)), Ok(()));
+    let approved = verify_approval(&setup, &approval_for(&setup.agent, &setup.principal, &wanted)).unwrap();
+    let allowed = authorize(&setup.verified, &wanted, Some(&approved)).unwrap();
+    assert!(allowed.approval_checked);
     // The limit still holds with an approval.
     let too_much = action(150.0);
-    let approved_too_much = approval(&setup, &setup.principal, &too_much);
+    let approved_too_much = verify_approval(&setup, &approval_for(&setup.agent, &setup.principal, &too_much)).unwrap();
     assert!(matches!(
         authorize(&setup.verified, &too_much, Some(&approved_too_much)),
         Err(Denied::Amount { .. })
     ));
+}
+
+/// An approval that shows 15 EUR must not authorize 45 EUR: the digest is recomputed
+/// from the action the approval shows, and that action is what is approved.
+#[test]
+fn an_approval_digest_is_derived_from_the_action_it_shows() {
+    let setup = setup();
+    let shown = action(15.0);
+    let wanted = action(45.0);
+    let mismatched = approval_credential(
+        &setup.agent,
+        &setup.principal,
+        json!({"action_digest": wanted.digest(), "action": shown.to_json()}),
+    );
+    assert_eq!(
+        verify_approval(&setup, &mismatched).err(),
+        Some(Denied::ApprovalMismatch(
+            "its action_digest is not the digest of the action it shows"
+        ))
+    );
+    // Written as 45.0, with members in another order: the same action.
+    let respelled = approval_credential(
+        &setup.agent,
+        &setup.principal,
+        json!({"action_digest": wanted.digest(), "action": {"currency": "EUR", "amount": 45.0, "resource": wanted.resource, "scope": wanted.scope}}),
+    );
+    let approved = verify_approval(&setup, &respelled).unwrap();
+    assert!(authorize(&setup.verified, &wanted, Some(&approved)).is_ok());
+    let forty_five = Action::parse("refunds:write https://shop.example/orders/1234 45 EUR").unwrap();
+    assert!(authorize(&setup.verified, &forty_five, Some(&approved)).is_ok());
+}
+
+/// Approvals are checked with the presentation's status lists: revoking one takes
+/// effect as it does for any credential, and one whose list is missing is of
+/// unknown status. (Before, a fresh verifier without status lists checked them.)
+#[test]
+fn a_revoked_approval_authorizes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut principal = Wallet::create(
+        &dir.path().join("principal"),
+        &Passphrase::new("passphrase"),
+        &KdfParams::MINIMUM,
+        Algorithm::EdDSA,
+        NOW,
+    )
+    .unwrap();
+    let principal_did = principal.did().to_owned();
+    let agent = SigningKey::generate(Algorithm::EdDSA);
+    let wanted = action(50.0);
+    let approval = principal
+        .approve(&agent.did().unwrap(), &wanted, 300, NOW)
+        .unwrap();
+
+    let (verifier, verified) = present_task(&principal_did, &agent, StatusLists::new());
+    let missing = verifier.verify_approval(&approval.sd_jwt, &verified, NOW);
+    assert!(
+        matches!(&missing, Err(Denied::ApprovalRejected(error)) if error.kind() == RejectionKind::StatusUnknown),
+        "{missing:?}"
+    );
+
+    // The principal's own status list token: a did:key signer speaks for what it
+    // issued without being a trusted issuer.
+    let lists_with = |token: &str| {
+        let mut lists = StatusLists::new();
+        lists.add_token(token, &TrustStore::new(), NOW, 3600).unwrap();
+        lists
+    };
+    let valid_token = principal.publish_status(NOW, 3600).unwrap();
+    principal.revoke(&approval.credential_id, NOW).unwrap();
+    let revoked_token = principal.publish_status(NOW + 1, 3600).unwrap();
+
+    let (verifier, verified) = present_task(&principal_did, &agent, lists_with(&valid_token));
+    let approved = verifier
+        .verify_approval(&approval.sd_jwt, &verified, NOW)
+        .unwrap();
+    assert!(authorize(&verified, &wanted, Some(&approved)).unwrap().approval_checked);
+
+    let (verifier, verified) = present_task(&principal_did, &agent, lists_with(&revoked_token));
+    let revoked = verifier.verify_approval(&approval.sd_jwt, &verified, NOW);
+    assert!(
+        matches!(&revoked, Err(Denied::ApprovalRejected(VerifyError::Revoked(_)))),
+        "{revoked:?}"
+    );
 }
 
 #[test]

@@ -101,7 +101,7 @@ fn revoked_and_valid_entries_of_a_million_entry_list() {
             DAY,
         )
         .unwrap();
-    assert_eq!(lists.get(URI).unwrap().len(), 1 << 20);
+    assert_eq!(lists.iter().find(|list| list.uri() == URI).unwrap().len(), 1 << 20);
     let verifier = issuer.verifier(lists, Policy::default());
     assert!(verifier
         .verify_presentation(&issuer.presentation(0), &request(), NOW)
@@ -279,7 +279,7 @@ fn token_and_list_sizes_at_the_bound() {
             DAY,
         )
         .expect("a 16 MiB list is read");
-    let list = lists.get(URI).unwrap();
+    let list = lists.iter().find(|list| list.uri() == URI).unwrap();
     assert_eq!(list.len(), MAX_STATUS_LIST_BYTES * 8);
     assert!(matches!(
         add(&issuer.token(|_| {}, &vec![0u8; MAX_STATUS_LIST_BYTES + 1])),

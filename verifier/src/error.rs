@@ -50,7 +50,9 @@ pub enum RejectionKind {
     /// The credential is not valid yet.
     NotYetValid,
     /// The input is well formed but a policy of the verifier refuses it (`typ`,
-    /// `alg`, disclosure rules, predicates on claims without a commitment).
+    /// `alg`, disclosure rules, predicates on claims without a commitment), or a
+    /// rights claim of the issuer does (an `audience` that excludes this verifier, a
+    /// delegation that widens its parent).
     Policy,
     /// A zero-knowledge proof does not verify.
     InvalidProof,
@@ -140,6 +142,10 @@ pub enum VerifyError {
     /// The KB-JWT is for another audience.
     #[error("key binding audience mismatch")]
     AudienceMismatch,
+    /// The credential's `audience` rights claim (or a delegation's) does not name
+    /// the verifier the presentation was made for.
+    #[error("the credential may not be presented to {0}")]
+    AudienceNotAllowed(String),
     /// The KB-JWT answers another request.
     #[error("key binding nonce mismatch")]
     NonceMismatch,
@@ -183,6 +189,7 @@ impl VerifyError {
             | VerifyError::InvalidDisclosure(_)
             | VerifyError::InvalidPredicate(_)
             | VerifyError::DelegationWidened(_)
+            | VerifyError::AudienceNotAllowed(_)
             | VerifyError::DelegationCycle => RejectionKind::Policy,
             VerifyError::InvalidPredicateProof => RejectionKind::InvalidProof,
             VerifyError::Revoked(_) => RejectionKind::Revoked,

@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod action;
 mod alg;
 pub mod authorize;
 mod batch;
@@ -42,6 +43,7 @@ mod key;
 mod limits;
 mod path;
 pub mod predicate;
+pub mod resource;
 mod reveal;
 mod sd_jwt;
 mod status;

@@ -118,10 +118,12 @@ impl StatusList {
     }
 }
 
-/// The status lists a verifier knows, by URI.
+/// The status lists a verifier knows, by signer and URI. A list applies only to the
+/// credentials of the issuer that signed it, or of an issuer whose trust entry names
+/// its signer as a status provider: a second signer cannot shadow another's URI.
 #[derive(Debug, Clone, Default)]
 pub struct StatusLists {
-    lists: HashMap<String, StatusList>,
+    lists: HashMap<(String, String), StatusList>,
 }
 
 impl StatusLists {
@@ -131,7 +133,8 @@ impl StatusLists {
     }
 
     /// Checks a Status List Token and adds its list: `typ: statuslist+jwt`, signed by
-    /// an issuer in `trust`, `sub` naming the list, not expired at `now`, issued
+    /// an issuer in `trust` or by a did:key (whose list then applies only to what
+    /// that key issued, or to issuers naming it as their status provider), `sub` naming the list, not expired at `now`, issued
     /// at most `max_age_secs` ago and not later than `now` plus the default clock
     /// skew ([`crate::Policy::clock_skew_secs`], 60 s). The list is decompressed
     /// here, once.
@@ -146,14 +149,15 @@ impl StatusLists {
         max_age_secs: u64,
     ) -> Result<(), VerifyError> {
         let list = parse_token(token, trust, now, max_age_secs)?;
+        let key = (list.issuer.clone(), list.uri.clone());
         // An older token for the same list never replaces a newer one: replaying a
         // stale token must not undo a revocation.
         let newer_known = self
             .lists
-            .get(&list.uri)
+            .get(&key)
             .is_some_and(|known| known.issued_at > list.issued_at);
         if !newer_known {
-            self.lists.insert(list.uri.clone(), list);
+            self.lists.insert(key, list);
         }
         Ok(())
     }
@@ -163,9 +167,9 @@ impl StatusLists {
         self.lists.values()
     }
 
-    /// The list for `uri`.
-    pub fn get(&self, uri: &str) -> Option<&StatusList> {
-        self.lists.get(uri)
+    /// The list `uri` as signed by `signer`.
+    pub fn get(&self, signer: &str, uri: &str) -> Option<&StatusList> {
+        self.lists.get(&(signer.to_owned(), uri.to_owned()))
     }
 
     /// How many lists are known.
@@ -179,14 +183,15 @@ impl StatusLists {
     }
 
     /// Checks the `status` claim of a credential issued by `issuer` at `now`. A
-    /// credential without one passes; with one, its list must be known, from the same
-    /// issuer, still fresh (not expired, issued at most `max_age_secs` ago: a
+    /// credential without one passes; with one, its list must be known, signed by the
+    /// issuer or one of its `providers`, still fresh (not expired, issued at most `max_age_secs` ago: a
     /// long-running verifier must not go on trusting a list it loaded days ago), and
     /// hold `Valid` at the index.
     pub(crate) fn check(
         &self,
         status: Option<&Value>,
         issuer: &str,
+        providers: &[String],
         now: u64,
         max_age_secs: u64,
         skew_secs: u64,
@@ -203,16 +208,15 @@ impl StatusLists {
             .get("uri")
             .and_then(Value::as_str)
             .ok_or_else(|| VerifyError::malformed("status_list.uri is not a string"))?;
-        let list = self
-            .lists
-            .get(uri)
-            .ok_or_else(|| VerifyError::StatusUnknown(truncate(uri)))?;
-        if list.issuer != issuer {
-            return Err(VerifyError::StatusUnknown(format!(
-                "{} is signed by another issuer",
-                truncate(uri)
-            )));
-        }
+        let list = std::iter::once(issuer)
+            .chain(providers.iter().map(String::as_str))
+            .find_map(|signer| self.get(signer, uri))
+            .ok_or_else(|| {
+                VerifyError::StatusUnknown(format!(
+                    "no status list {} from the credential's issuer",
+                    truncate(uri)
+                ))
+            })?;
         check_fresh(
             uri,
             list.issued_at,
@@ -292,7 +296,7 @@ fn parse_token(
     }
     let issuer = string_claim(&jws.payload, "iss", "status list token")?
         .ok_or_else(|| VerifyError::malformed("status list token has no iss"))?;
-    let trusted = trust.resolve(issuer, jws.kid.as_deref())?;
+    let trusted = trust.resolve_status_signer(issuer, jws.kid.as_deref())?;
     trusted
         .key()
         .verify(jws.alg, jws.signing_input.as_bytes(), &jws.signature)

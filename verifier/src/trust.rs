@@ -22,6 +22,8 @@ pub struct TrustedIssuer {
     /// The `kid` pinned with the key, if the trust entry's JWK carried one.
     pinned_kid: Option<String>,
     from_did: bool,
+    /// Other signers whose status list tokens speak for this issuer's credentials.
+    status_providers: Vec<String>,
 }
 
 impl TrustedIssuer {
@@ -33,6 +35,23 @@ impl TrustedIssuer {
     /// The issuer's public key.
     pub fn key(&self) -> &PublicKey {
         &self.key
+    }
+
+    /// Signers (besides the issuer itself) whose status list tokens apply to this
+    /// issuer's credentials: the trust file's `status_providers`.
+    pub fn status_providers(&self) -> &[String] {
+        &self.status_providers
+    }
+
+    /// A did:key signer, its key read from the DID.
+    fn from_did(did: &str) -> Result<Self, KeyError> {
+        Ok(TrustedIssuer {
+            id: did.to_owned(),
+            key: did_key::decode(did)?,
+            pinned_kid: None,
+            from_did: true,
+            status_providers: Vec::new(),
+        })
     }
 
     /// Checks a JWS `kid` header against this issuer.
@@ -83,16 +102,23 @@ impl TrustStore {
     /// # Errors
     /// A [`KeyError`] if the DID is not a valid, supported did:key.
     pub fn add_did(&mut self, did: &str) -> Result<(), KeyError> {
-        let key = did_key::decode(did)?;
-        self.issuers.insert(
-            did.to_owned(),
-            TrustedIssuer {
-                id: did.to_owned(),
-                key,
-                pinned_kid: None,
-                from_did: true,
-            },
-        );
+        self.issuers
+            .insert(did.to_owned(), TrustedIssuer::from_did(did)?);
+        Ok(())
+    }
+
+    /// Lets status list tokens signed by `provider` speak for the credentials of the
+    /// trusted issuer `issuer` (by default only the issuer's own tokens do).
+    ///
+    /// # Errors
+    /// [`KeyError::InvalidTrustStore`] if `issuer` is not trusted.
+    pub fn add_status_provider(&mut self, issuer: &str, provider: &str) -> Result<(), KeyError> {
+        let entry = self.issuers.get_mut(issuer).ok_or_else(|| {
+            KeyError::InvalidTrustStore(format!("{issuer}: not a trusted issuer"))
+        })?;
+        if !entry.status_providers.iter().any(|known| known == provider) {
+            entry.status_providers.push(provider.to_owned());
+        }
         Ok(())
     }
 
@@ -115,12 +141,15 @@ impl TrustStore {
                 key,
                 pinned_kid,
                 from_did: false,
+                status_providers: Vec::new(),
             },
         );
         Ok(())
     }
 
     /// Reads a trust file: `{"issuers": [{"id": "did:key:…"}, {"id": "https://…", "jwk": {…}}]}`.
+    /// An entry may name `"status_providers": ["did:key:…", …]`: signers whose status
+    /// list tokens apply to that issuer's credentials besides its own.
     ///
     /// # Errors
     /// [`KeyError::InvalidTrustStore`] for a file that is too large, not JSON, or
@@ -156,8 +185,25 @@ impl TrustStore {
                     )))
                 }
             }
+            match entry.get("status_providers") {
+                None => {}
+                Some(Value::Array(providers)) => {
+                    for provider in providers {
+                        let provider = provider.as_str().filter(|p| !p.is_empty()).ok_or_else(
+                            || invalid("status_providers holds a value that is not a non-empty string"),
+                        )?;
+                        store.add_status_provider(id, provider)?;
+                    }
+                }
+                Some(_) => return Err(invalid("status_providers is not an array")),
+            }
         }
         Ok(store)
+    }
+
+    /// True when `iss` is a trusted issuer.
+    pub fn trusts(&self, iss: &str) -> bool {
+        self.issuers.contains_key(iss)
     }
 
     /// The number of trusted issuers.
@@ -168,6 +214,59 @@ impl TrustStore {
     /// True when no issuer is trusted.
     pub fn is_empty(&self) -> bool {
         self.issuers.is_empty()
+    }
+
+    /// The status providers of `issuer` (empty for an unknown issuer).
+    pub(crate) fn status_providers(&self, issuer: &str) -> &[String] {
+        self.issuers
+            .get(issuer)
+            .map(TrustedIssuer::status_providers)
+            .unwrap_or_default()
+    }
+
+    /// The key that signed a status list token: a trusted issuer's, or a did:key's
+    /// own. A did:key signer need not be trusted as an issuer, because its tokens only
+    /// ever apply to what it issued itself (lists are kept by signer, see
+    /// [`crate::StatusLists`]) or to issuers that name it as their status provider:
+    /// a sub-agent that delegated a hop, a principal who issued an approval.
+    pub(crate) fn resolve_status_signer(
+        &self,
+        iss: &str,
+        kid: Option<&str>,
+    ) -> Result<std::borrow::Cow<'_, TrustedIssuer>, VerifyError> {
+        match self.resolve(iss, kid) {
+            Ok(issuer) => Ok(std::borrow::Cow::Borrowed(issuer)),
+            Err(VerifyError::UntrustedIssuer(_)) if iss.starts_with("did:key:") => {
+                let signer = TrustedIssuer::from_did(iss)
+                    .map_err(|_| VerifyError::UntrustedIssuer(truncate(iss)))?;
+                signer.check_kid(kid)?;
+                Ok(std::borrow::Cow::Owned(signer))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Finds the trusted issuer for `iss` and checks the header's `kid` against it,
+    /// also accepting `extra` (an issuer trusted for one check only: the principal
+    /// whose approval a presentation carries).
+    pub(crate) fn resolve_with<'a>(
+        &'a self,
+        iss: &str,
+        kid: Option<&str>,
+        extra: Option<&'a TrustedIssuer>,
+    ) -> Result<&'a TrustedIssuer, VerifyError> {
+        match extra {
+            Some(extra) if extra.id == iss => {
+                extra.check_kid(kid)?;
+                Ok(extra)
+            }
+            _ => self.resolve(iss, kid),
+        }
+    }
+
+    /// A did:key issuer trusted for one check (see [`TrustStore::resolve_with`]).
+    pub(crate) fn did_issuer(did: &str) -> Result<TrustedIssuer, KeyError> {
+        TrustedIssuer::from_did(did)
     }
 
     /// Finds the trusted issuer for `iss` and checks the header's `kid` against it.

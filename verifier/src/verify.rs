@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::alg::Algorithm;
-use crate::delegation::{Chain, RIGHTS_CLAIMS};
+use crate::delegation::{audience_allows, strings, truncate, Chain, RIGHTS_CLAIMS};
 use crate::error::{SignatureRole, VerifyError};
 use crate::jws::{check_window, numeric_date, string_claim, CompactJws};
 use crate::key::PublicKey;
@@ -13,7 +13,7 @@ use crate::predicate::{PendingProof, ProvenPredicate, COMMITMENTS_CLAIM};
 use crate::reveal::reveal;
 use crate::sd_jwt::{sha256_b64, SdJwtParts};
 use crate::status::StatusLists;
-use crate::trust::TrustStore;
+use crate::trust::{TrustStore, TrustedIssuer};
 
 /// The `typ` of an SD-JWT VC (IETF SD-JWT VC draft).
 pub const SD_JWT_VC_TYP: &str = "dc+sd-jwt";
@@ -341,7 +341,14 @@ impl Verifier {
         let max_age = self.policy.status_max_age_secs;
         match self
             .status
-            .check(status, issuer, now, max_age, self.policy.clock_skew_secs)
+            .check(
+                status,
+                issuer,
+                self.trust.status_providers(issuer),
+                now,
+                max_age,
+                self.policy.clock_skew_secs,
+            )
         {
             Err(VerifyError::StatusUnknown(_)) if self.policy.accept_unknown_status => Ok(()),
             other => other,
@@ -395,6 +402,18 @@ impl Verifier {
         request: Option<&PresentationRequest>,
         now: u64,
     ) -> Result<Checked, VerifyError> {
+        self.check_with(input, request, now, None)
+    }
+
+    /// [`check`](Self::check), also trusting `extra` as an issuer for this one input
+    /// (an approval's principal). Never for delegation chains.
+    pub(crate) fn check_with(
+        &self,
+        input: &str,
+        request: Option<&PresentationRequest>,
+        now: u64,
+        extra: Option<&TrustedIssuer>,
+    ) -> Result<Checked, VerifyError> {
         if input.contains("~~") {
             return self.check_chain(input, request, now);
         }
@@ -415,7 +434,9 @@ impl Verifier {
         }
         let iss = string_claim(&issuer_jwt.payload, "iss", "credential")?
             .ok_or_else(|| VerifyError::malformed("credential has no iss"))?;
-        let issuer = self.trust.resolve(iss, issuer_jwt.kid.as_deref())?;
+        let issuer = self
+            .trust
+            .resolve_with(iss, issuer_jwt.kid.as_deref(), extra)?;
         if issuer.key().algorithm() != issuer_jwt.alg {
             return Err(VerifyError::KeyIdMismatch(format!(
                 "alg {} does not fit the issuer's key",
@@ -491,6 +512,10 @@ impl Verifier {
                 )?;
                 signatures.push(signature);
                 proof = pending_proof;
+                let audience = strings(claims.get("audience"), "audience")?;
+                if !audience_allows(audience.as_deref(), &request.audience) {
+                    return Err(VerifyError::AudienceNotAllowed(truncate(&request.audience)));
+                }
                 Some(binding)
             }
         };

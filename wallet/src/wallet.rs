@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use agentid_verifier::authorize::Action;
 use agentid_verifier::delegation::Rights;
 use agentid_verifier::predicate::{read_commitments, Predicate, COMMITMENTS_CLAIM};
 use agentid_verifier::{
@@ -308,6 +309,41 @@ impl Wallet {
         audit::append(&self.store, &mut batch, now, AuditAction::Issue, details)?;
         self.store.commit(batch)?;
         Ok(issued)
+    }
+
+    /// Issues, as the principal this wallet belongs to, an approval of exactly
+    /// `action` to the agent key `holder` (a did:key), valid for `lifetime_secs`: a
+    /// credential of type [`crate::APPROVAL_VCT`] showing the action and its RFC 8785
+    /// digest, on this wallet's status list so it can be revoked like any other.
+    ///
+    /// # Errors
+    /// [`WalletError::InvalidRequest`] for a malformed action or a holder that is not
+    /// a did:key; as [`Wallet::issue`] otherwise (the approval schema caps the
+    /// lifetime at an hour).
+    pub fn approve(
+        &mut self,
+        holder: &str,
+        action: &Action,
+        lifetime_secs: u64,
+        now: u64,
+    ) -> Result<IssuedCredential, WalletError> {
+        action
+            .check()
+            .map_err(|error| WalletError::request(error.to_string()))?;
+        let holder_key = did_key::decode(holder).map_err(|error| {
+            WalletError::request(format!("the approved agent must be a did:key: {error}"))
+        })?;
+        let claims = json!({"action": action.to_json(), "action_digest": action.digest()});
+        let request = CredentialRequest {
+            vct: crate::APPROVAL_VCT.into(),
+            subject: holder.to_owned(),
+            holder_key,
+            claims: claims.as_object().cloned().unwrap_or_default(),
+            disclosable: Vec::new(),
+            lifetime_secs,
+            committed: Vec::new(),
+        };
+        self.issue(&request, now)
     }
 
     /// This wallet's status list (created on first use; its URI names the wallet's DID).
