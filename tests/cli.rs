@@ -94,11 +94,11 @@ fn demo_tells_the_story_and_rejects_the_attacks() {
         "the demo never shows the birthdate"
     );
     assert!(
-        text.contains("refund of 15 EUR by the sub-agent: allowed"),
+        text.contains("refund of 15 EUR signed by the sub-agent: allowed"),
         "{text}"
     );
     assert!(
-        text.contains("refund of 30 EUR by the sub-agent: denied (amount 30 exceeds the limit 20)"),
+        text.contains("refund of 30 EUR signed by the sub-agent: denied (amount 30 exceeds the limit 20)"),
         "{text}"
     );
     assert!(

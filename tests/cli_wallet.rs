@@ -451,7 +451,7 @@ fn delegate_to_a_sub_agent_and_present_an_action() {
                 "--nonce",
                 "n",
                 "--action",
-                r#"{"scope":"refunds:write","amount":30}"#,
+                r#"{"scope":"refunds:write","resource":"https://shop.example/orders/9","amount":30}"#,
             ],
         )),
     )
@@ -506,16 +506,26 @@ fn delegate_to_a_sub_agent_and_present_an_action() {
             ],
         )
     };
+    // The action authorized is exactly the one the delegate signed (30 written as
+    // 30.0 is the same); any other amount, resource or scope is refused.
     assert!(decide("refunds:write https://shop.example/orders/9 30")
         .status
         .success());
-    assert_eq!(
-        failure(&decide("refunds:write https://shop.example/orders/9 60")),
-        "invalid: action denied: amount 60 exceeds the limit 50"
-    );
-    assert_eq!(
-        failure(&decide("orders:delete https://shop.example/orders/9")),
-        "invalid: action denied: scope orders:delete is not granted"
-    );
+    assert!(decide(r#"{"amount": 30.0, "resource": "https://shop.example/orders/9", "scope": "refunds:write"}"#)
+        .status
+        .success());
+    for other in [
+        "refunds:write https://shop.example/orders/9 60",
+        "refunds:write https://shop.example/orders/9 10",
+        "refunds:write https://shop.example/orders/9",
+        "refunds:write https://shop.example/orders/10 30",
+        "orders:delete https://shop.example/orders/9",
+    ] {
+        assert!(
+            failure(&decide(other))
+                .starts_with("invalid: action denied: the action differs from the one the delegate signed"),
+            "{other}"
+        );
+    }
     assert_eq!(decide("nonsense").status.code(), Some(2));
 }

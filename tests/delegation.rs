@@ -106,7 +106,7 @@ fn delegation_to(parties: &Parties, rights: Value) -> Value {
 }
 
 fn action() -> Value {
-    json!({"vct": "urn:agentid:vct:action:1", "scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": 40})
+    json!({"scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": 40})
 }
 
 /// root ~~ agent delegates `rights` to the sub-agent ~~ sub-agent's terminal hop.
@@ -547,7 +547,7 @@ fn eight_delegations_are_allowed_and_a_ninth_is_refused_unread() {
     }
     assert_eq!(rights.max_depth, 0);
     let presentation =
-        present_delegated(&chain, &holder, &json!({"amount": 1}), &request(), NOW).unwrap();
+        present_delegated(&chain, &holder, &action(), &request(), NOW).unwrap();
     let verified = verifier
         .verify_presentation(&presentation, &request(), NOW)
         .unwrap();

@@ -238,7 +238,7 @@ fn generate() -> Generated {
         NOW,
     )
     .unwrap();
-    let action = json!({"vct": "urn:agentid:vct:action:1", "scope": "refunds:write",
+    let action = json!({"scope": "refunds:write",
         "resource": "https://shop.example/orders/1234", "amount": 40});
     let chain = present_delegated(&delegated, &sub_agent, &action, &request(), NOW).unwrap();
     add("presentation/chain.txt".into(), chain.into_bytes());

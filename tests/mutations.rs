@@ -762,7 +762,7 @@ fn predicate_kind(
 }
 
 fn action() -> Value {
-    json!({"vct": "urn:agentid:vct:action:1", "scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": 40})
+    json!({"scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": 40})
 }
 
 /// root (ES256 issuer) ~~ agent (EdDSA) delegates to sub-agent 1 (ES256K) ~~ which

@@ -202,8 +202,18 @@ fn status_list_tokens_are_checked_before_use() {
         add(&forged).unwrap_err(),
         VerifyError::InvalidSignature(SignatureRole::StatusList)
     );
+    // A did:key signer's token is read (it is checked against the DID itself), but
+    // it only ever applies to what that key issued: it cannot shadow the issuer's
+    // list of the same URI (see a_status_list_speaks_only_for_its_signer).
+    assert!(add(&stranger.token(|_| {}, &[0; 16])).is_ok());
+    let untrusted_url_signer = sign_token(
+        &stranger.key,
+        &json!({"alg": "EdDSA", "typ": "statuslist+jwt"}),
+        &json!({"iss": "https://stranger.example", "sub": URI, "iat": NOW - 60, "exp": NOW + 3600,
+            "status_list": {"bits": 1, "lst": b64url_encode(&zlib(&[0; 16]))}}),
+    );
     assert!(matches!(
-        add(&stranger.token(|_| {}, &[0; 16])),
+        add(&untrusted_url_signer),
         Err(VerifyError::UntrustedIssuer(_))
     ));
 
@@ -368,4 +378,117 @@ fn a_loaded_list_goes_stale_and_an_older_token_never_replaces_a_newer_one() {
             Err(VerifyError::Revoked(_))
         ));
     }
+}
+
+/// Rule: a status list token applies only to credentials of the issuer that signed
+/// it, unless the trust file names its signer as that issuer's status provider; a
+/// second signer (trusted or not) cannot shadow the first one's URI.
+#[test]
+fn a_status_list_speaks_only_for_its_signer() {
+    let issuer = issuer();
+    let stranger = self::issuer();
+    let mut trust = issuer.trust();
+    trust.add_did(&stranger.did).unwrap();
+    let revoked_five = issuer.token(|_| {}, &million_entries());
+    // The stranger's newer token for the same URI says every entry is valid.
+    let all_valid = stranger.token(|p| p["iat"] = json!(NOW - 1), &vec![0u8; (1 << 20) / 8]);
+
+    let mut lists = StatusLists::new();
+    lists.add_token(&revoked_five, &trust, NOW, DAY).unwrap();
+    lists.add_token(&all_valid, &trust, NOW, DAY).unwrap();
+    assert_eq!(lists.len(), 2, "one list per signer");
+    let verifier = Verifier::new(trust.clone(), Policy::default()).with_status_lists(lists);
+    assert!(matches!(
+        verifier.verify_presentation(&issuer.presentation(5), &request(), NOW),
+        Err(VerifyError::Revoked(_))
+    ));
+
+    // The stranger's list alone leaves the issuer's credentials of unknown status.
+    let mut only_stranger = StatusLists::new();
+    only_stranger.add_token(&all_valid, &trust, NOW, DAY).unwrap();
+    let error = Verifier::new(trust, Policy::default())
+        .with_status_lists(only_stranger.clone())
+        .verify_presentation(&issuer.presentation(5), &request(), NOW)
+        .unwrap_err();
+    assert_eq!(error.kind(), RejectionKind::StatusUnknown, "{error}");
+
+    // Named as the issuer's status provider in the trust file, its list applies.
+    let file = json!({"issuers": [{"id": issuer.did, "status_providers": [stranger.did]}]});
+    let with_provider = TrustStore::from_json(file.to_string().as_bytes()).unwrap();
+    assert!(Verifier::new(with_provider, Policy::default())
+        .with_status_lists(only_stranger)
+        .verify_presentation(&issuer.presentation(5), &request(), NOW)
+        .is_ok());
+    for bad in [
+        json!({"issuers": [{"id": issuer.did, "status_providers": "x"}]}),
+        json!({"issuers": [{"id": issuer.did, "status_providers": [""]}]}),
+        json!({"issuers": [{"id": issuer.did, "status_providers": [7]}]}),
+    ] {
+        assert!(TrustStore::from_json(bad.to_string().as_bytes()).is_err(), "{bad}");
+    }
+}
+
+/// Rule: a token issued beyond the clock skew in the future is refused, when loaded
+/// and when used: it would never go stale and would hide every newer revocation.
+#[test]
+fn a_status_list_issued_in_the_future_is_refused() {
+    let issuer = issuer();
+    let trust = issuer.trust();
+    let future = issuer.token(|p| p["iat"] = json!(NOW + 61), &[0; 16]);
+    let error = StatusLists::new()
+        .add_token(&future, &trust, NOW, DAY)
+        .unwrap_err();
+    assert_eq!(error.kind(), RejectionKind::StatusUnknown, "{error}");
+    assert!(error.to_string().contains("issued in the future"), "{error}");
+    // Within the skew it is read.
+    let near = issuer.token(|p| p["iat"] = json!(NOW + 60), &[0; 16]);
+    assert!(StatusLists::new().add_token(&near, &trust, NOW, DAY).is_ok());
+    // Loaded by a verifier whose clock ran ahead, then used at the right time.
+    let mut lists = StatusLists::new();
+    lists.add_token(&future, &trust, NOW + 120, DAY).unwrap();
+    let list = lists.iter().next().unwrap();
+    assert!(list.staleness(NOW + 120, DAY, 60).is_none());
+    assert!(list.staleness(NOW, DAY, 60).unwrap().contains("future"));
+    let error = issuer
+        .verifier(lists, Policy::default())
+        .verify_presentation(&issuer.presentation(1), &request(), NOW)
+        .unwrap_err();
+    assert_eq!(error.kind(), RejectionKind::StatusUnknown, "{error}");
+}
+
+/// Rule: "status unknown" (no list, a stale or expired one) is its own kind, not
+/// `revoked`, so an operator can tell a forgotten list from a mass revocation.
+#[test]
+fn status_unknown_is_not_reported_as_revoked() {
+    let issuer = issuer();
+    let error = issuer
+        .verifier(StatusLists::new(), Policy::default())
+        .verify_presentation(&issuer.presentation(1), &request(), NOW)
+        .unwrap_err();
+    assert_eq!(error.kind(), RejectionKind::StatusUnknown);
+    assert_eq!(error.kind().as_str(), "status_unknown");
+    let mut lists = StatusLists::new();
+    lists
+        .add_token(&issuer.token(|_| {}, &million_entries()), &issuer.trust(), NOW, DAY)
+        .unwrap();
+    let revoked = issuer
+        .verifier(lists, Policy::default())
+        .verify_presentation(&issuer.presentation(5), &request(), NOW)
+        .unwrap_err();
+    assert_eq!(revoked.kind().as_str(), "revoked");
+    // An expired list is unknown too, at use.
+    let mut lists = StatusLists::new();
+    lists
+        .add_token(
+            &issuer.token(|p| p["exp"] = json!(NOW + 10), &million_entries()),
+            &issuer.trust(),
+            NOW,
+            DAY,
+        )
+        .unwrap();
+    let expired = issuer
+        .verifier(lists, Policy::default())
+        .verify_presentation(&issuer.presentation(1), &request(), NOW + 11)
+        .unwrap_err();
+    assert_eq!(expired.kind(), RejectionKind::StatusUnknown, "{expired}");
 }

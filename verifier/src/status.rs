@@ -213,7 +213,7 @@ impl StatusLists {
             .find_map(|signer| self.get(signer, uri))
             .ok_or_else(|| {
                 VerifyError::StatusUnknown(format!(
-                    "no status list {} from the credential's issuer",
+                    "{}: no status list from the credential's issuer",
                     truncate(uri)
                 ))
             })?;

@@ -2,6 +2,7 @@
 //! a holder hands a narrower part of its rights to a sub-agent's key, and a
 //! delegate ends the chain with a terminal hop for one verifier.
 
+use agentid_verifier::authorize::Action;
 use agentid_verifier::delegation::{Rights, INTERMEDIATE_TYP, TERMINAL_TYP};
 use agentid_verifier::{
     b64url_encode, did_key, sha256_b64, Limits, PathSegment, PresentationRequest, PublicKey,
@@ -156,7 +157,10 @@ pub fn delegate(
 /// verifier, carrying `action` (an object without `cnf`).
 ///
 /// # Errors
-/// [`WalletError::InvalidRequest`] for an action that is not an object or has `cnf`.
+/// [`WalletError::InvalidRequest`] for an action that is not an agentid action
+/// object (`{"scope", "resource", "amount"?, "currency"?}`, see
+/// [`agentid_verifier::authorize::Action::from_json`]): verifiers authorize exactly
+/// the action signed, so the wallet signs nothing they would refuse to read.
 pub fn present_delegated(
     chain: &str,
     holder_key: &SigningKey,
@@ -172,6 +176,7 @@ pub fn present_delegated(
             "an action cannot name a further delegate (cnf)",
         ));
     }
+    Action::from_json(action).map_err(|error| WalletError::request(error.to_string()))?;
     Ok(extend(
         chain,
         holder_key,

@@ -776,7 +776,7 @@ fn delegation_from_wallet_to_wallet_and_widening_refused() {
     ));
 
     let verifier_request = PresentationRequest::new("https://bank.example", "n-chain");
-    let action = json!({"vct": "urn:agentid:vct:action:1", "scope": "refunds:write", "amount": 15});
+    let action = json!({"scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": 15});
     let presentation = sub_agent
         .present_action(&received, &action, &verifier_request, NOW + 5)
         .unwrap();
