@@ -46,7 +46,8 @@ fn delegation_benches(c: &mut Criterion) {
     trust.add_did(issuer.id()).unwrap();
     let verifier = Verifier::new(trust, Policy::default().with_unknown_status_accepted(true));
     let request = PresentationRequest::new("https://gateway.example", "chain-nonce");
-    let action = json!({"scope": "refunds:write", "resource": "https://shop.example/orders/1", "amount": 5});
+    let action =
+        json!({"scope": "refunds:write", "resource": "https://shop.example/orders/1", "amount": 5});
 
     let mut group = c.benchmark_group("verify_chain");
     let plain = present(&root, &agent, &[], &request, NOW).unwrap();

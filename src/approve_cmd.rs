@@ -7,11 +7,15 @@ use agentid_wallet::unix_now;
 
 use crate::cli::ApproveArgs;
 use crate::error::CliError;
-use crate::wallet_cmd::{open, wallet_dir, wallet_error};
+use crate::wallet_cmd::{kdf_limits, open_within, wallet_dir, wallet_error};
 
 /// Issues the approval from the wallet's root key and prints it (stdout: the
 /// credential; stderr: its `jti` and what it approves).
-pub(crate) fn run(args: &ApproveArgs, wallet: Option<&PathBuf>) -> Result<(), CliError> {
+pub(crate) fn run(
+    args: &ApproveArgs,
+    wallet: Option<&PathBuf>,
+    allow_expensive_kdf: bool,
+) -> Result<(), CliError> {
     let dir = wallet_dir(wallet)?;
     let action = Action::parse(&args.action)
         .map_err(|error| CliError::usage(format!("--action: {error}")))?;
@@ -22,7 +26,7 @@ pub(crate) fn run(args: &ApproveArgs, wallet: Option<&PathBuf>) -> Result<(), Cl
     }
     agentid_verifier::did_key::decode(&args.to)
         .map_err(|error| CliError::usage(format!("--to must be a did:key: {error}")))?;
-    let mut wallet = open(dir)?;
+    let mut wallet = open_within(dir, &kdf_limits(allow_expensive_kdf))?;
     let approval = wallet
         .approve(&args.to, &action, lifetime.as_secs(), unix_now())
         .map_err(wallet_error)?;

@@ -11,6 +11,13 @@ pub(crate) struct Cli {
     /// The wallet directory (for the wallet commands).
     #[arg(long, global = true, value_name = "DIR", env = "AGENTID_WALLET")]
     pub(crate) wallet: Option<PathBuf>,
+    /// Accept wallet headers and backups asking for more Argon2id work than the
+    /// default ceiling (1 GiB memory, 16 passes, 8 lanes), up to the format's maximum
+    /// (4 GiB, 64 passes, 16 lanes), and let init, passphrase change and export write
+    /// them. Only for files you trust: a crafted one costs that work before the
+    /// passphrase check can fail.
+    #[arg(long, global = true)]
+    pub(crate) allow_expensive_kdf: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -130,10 +137,11 @@ pub(crate) enum StatusCommand {
 /// Argon2id parameters for commands that seal something under a passphrase.
 #[derive(Debug, Args, Clone, Copy)]
 pub(crate) struct KdfArgs {
-    /// Argon2id memory in KiB (default 65536; at least 8192).
+    /// Argon2id memory in KiB (default 65536; at least 8192; above 1048576 needs
+    /// --allow-expensive-kdf).
     #[arg(long, value_name = "KIB")]
     pub(crate) kdf_memory_kib: Option<u32>,
-    /// Argon2id passes (default 3).
+    /// Argon2id passes (default 3; above 16 needs --allow-expensive-kdf).
     #[arg(long, value_name = "N")]
     pub(crate) kdf_iterations: Option<u32>,
 }

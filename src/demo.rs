@@ -168,7 +168,8 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
     for amount in [15, 30] {
         let payout_request = PresentationRequest::new(VERIFIER_AUDIENCE, nonce());
         let payout = json!({"scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": amount, "currency": "EUR"});
-        let chain_presentation = sub_agent.present_action(&sub_id, &payout, &payout_request, now)?;
+        let chain_presentation =
+            sub_agent.present_action(&sub_id, &payout, &payout_request, now)?;
         let verified = verifier
             .verify_presentation(&chain_presentation, &payout_request, now)
             .map_err(|error| CliError::failed(format!("demo chain rejected: {error}")))?;

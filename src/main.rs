@@ -29,8 +29,12 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(args),
         Command::VerifyBatch(args) => batch_cmd::run(args),
         Command::Serve(ServeCommand::Verifier(args)) => serve::run(args),
-        Command::Approve(args) => approve_cmd::run(args, cli.wallet.as_ref()),
-        other => wallet_cmd::run(other, cli.wallet.as_ref()).unwrap_or(Ok(())),
+        Command::Approve(args) => {
+            approve_cmd::run(args, cli.wallet.as_ref(), cli.allow_expensive_kdf)
+        }
+        other => {
+            wallet_cmd::run(other, cli.wallet.as_ref(), cli.allow_expensive_kdf).unwrap_or(Ok(()))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -183,7 +183,11 @@ fn print_authorization(verified: &Verified, authorized: Option<&Authorized>) {
             );
         }
         None => {
-            if verified.chain.as_ref().is_some_and(|chain| !chain.action.is_null()) {
+            if verified
+                .chain
+                .as_ref()
+                .is_some_and(|chain| !chain.action.is_null())
+            {
                 println!("  authorized: NOT checked (the delegate signed an action; give --action to authorize it)");
             } else {
                 println!("  authorized: NOT checked (give --action to check an action against the rights)");

@@ -8,8 +8,8 @@ use std::time::Duration;
 use agentid_verifier::predicate::Predicate;
 use agentid_verifier::{Algorithm, ClaimPath, PresentationRequest, TrustStore};
 use agentid_wallet::{
-    issuance_text, unix_now, CredentialRequest, DelegationSpec, KdfParams, Passphrase, Wallet,
-    WalletError,
+    issuance_text, unix_now, CredentialRequest, DelegationSpec, KdfLimits, KdfOrigin, KdfParams,
+    Passphrase, StoreError, Wallet, WalletError,
 };
 use serde_json::Value;
 
@@ -38,19 +38,45 @@ impl From<AlgArg> for Algorithm {
 }
 
 impl KdfArgs {
-    fn params(self) -> KdfParams {
+    /// The parameters to seal something new under. Above `limits` they are refused,
+    /// so nothing is written that would then not open without --allow-expensive-kdf.
+    fn params(self, limits: &KdfLimits) -> Result<KdfParams, CliError> {
         let defaults = KdfParams::default();
-        KdfParams {
+        let params = KdfParams {
             memory_kib: self.kdf_memory_kib.unwrap_or(defaults.memory_kib),
             iterations: self.kdf_iterations.unwrap_or(defaults.iterations),
             parallelism: defaults.parallelism,
-        }
+        };
+        limits
+            .check(&params, KdfOrigin::Requested)
+            .map_err(|error| wallet_error(error.into()))?;
+        Ok(params)
+    }
+}
+
+/// The Argon2id ceiling for this run: the default, or the format's maximum with
+/// --allow-expensive-kdf.
+pub(crate) fn kdf_limits(allow_expensive_kdf: bool) -> KdfLimits {
+    if allow_expensive_kdf {
+        KdfLimits::FORMAT_MAXIMUM
+    } else {
+        KdfLimits::DEFAULT
     }
 }
 
 pub(crate) fn wallet_error(error: WalletError) -> CliError {
     match error {
         WalletError::Verify(error) => CliError::invalid(error.to_string()),
+        // The command's own --kdf-* flags: a usage error.
+        WalletError::Store(StoreError::KdfAboveCeiling {
+            origin: KdfOrigin::Requested,
+            ..
+        }) => CliError::usage(format!(
+            "{error}; pass --allow-expensive-kdf to write a file that needs it to open"
+        )),
+        WalletError::Store(StoreError::KdfAboveCeiling { .. }) => CliError::failed(format!(
+            "{error}; pass --allow-expensive-kdf if you trust this file"
+        )),
         other => CliError::failed(other.to_string()),
     }
 }
@@ -93,9 +119,9 @@ pub(crate) fn wallet_dir(wallet: Option<&PathBuf>) -> Result<&Path, CliError> {
         .ok_or_else(|| CliError::usage("this command needs --wallet DIR (or AGENTID_WALLET)"))
 }
 
-pub(crate) fn open(dir: &Path) -> Result<Wallet, CliError> {
+pub(crate) fn open_within(dir: &Path, limits: &KdfLimits) -> Result<Wallet, CliError> {
     let passphrase = read_passphrase("AGENTID_PASSPHRASE", "Wallet passphrase: ", false)?;
-    Wallet::open(dir, &passphrase).map_err(wallet_error)
+    Wallet::open_with_limits(dir, &passphrase, limits).map_err(wallet_error)
 }
 
 fn paths(texts: &[String]) -> Result<Vec<ClaimPath>, CliError> {
@@ -112,18 +138,27 @@ fn paths(texts: &[String]) -> Result<Vec<ClaimPath>, CliError> {
 }
 
 /// Runs a wallet command. Returns `None` if `command` is not one.
-pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<(), CliError>> {
+/// `allow_expensive_kdf` lifts the Argon2id ceiling to the format's maximum.
+pub(crate) fn run(
+    command: &Command,
+    wallet: Option<&PathBuf>,
+    allow_expensive_kdf: bool,
+) -> Option<Result<(), CliError>> {
+    let limits = kdf_limits(allow_expensive_kdf);
+    let limits = &limits;
+    let open = |dir: &Path| open_within(dir, limits);
     let result = match command {
         Command::Demo(_) | Command::Verify(_) | Command::VerifyBatch(_) | Command::Serve(_)
         | Command::Approve(_) => {
             return None
         }
         Command::Init(args) => wallet_dir(wallet).and_then(|dir| {
+            let kdf = args.kdf.params(limits)?;
             let passphrase = new_passphrase("AGENTID_PASSPHRASE", "New wallet passphrase: ")?;
             let wallet = Wallet::create(
                 dir,
                 &passphrase,
-                &args.kdf.params(),
+                &kdf,
                 args.alg.into(),
                 unix_now(),
             )
@@ -143,7 +178,7 @@ pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<
                 Ok(())
             })
         }
-        Command::Issue(args) => wallet_dir(wallet).and_then(|dir| issue(dir, args)),
+        Command::Issue(args) => wallet_dir(wallet).and_then(|dir| issue(dir, args, limits)),
         Command::Receive(args) => wallet_dir(wallet).and_then(|dir| {
             let trust =
                 match &args.trust {
@@ -260,20 +295,24 @@ pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<
             Ok(())
         }),
         Command::Passphrase(PassphraseCommand::Change { kdf }) => {
-            wallet_dir(wallet).and_then(open).and_then(|mut wallet| {
+            wallet_dir(wallet).and_then(|dir| {
+                let kdf = kdf.params(limits)?;
+                let mut wallet = open(dir)?;
                 let new = new_passphrase("AGENTID_NEW_PASSPHRASE", "New passphrase: ")?;
                 wallet
-                    .change_passphrase(&new, &kdf.params(), unix_now())
+                    .change_passphrase(&new, &kdf, unix_now())
                     .map_err(wallet_error)?;
                 println!("passphrase changed");
                 Ok(())
             })
         }
         Command::Export(args) => wallet_dir(wallet).and_then(|dir| {
+            let kdf = args.kdf.params(limits)?;
             let passphrase = read_passphrase("AGENTID_PASSPHRASE", "Wallet passphrase: ", false)?;
-            let mut wallet = Wallet::open(dir, &passphrase).map_err(wallet_error)?;
+            let mut wallet =
+                Wallet::open_with_limits(dir, &passphrase, limits).map_err(wallet_error)?;
             let count = wallet
-                .export(&args.file, &passphrase, &args.kdf.params(), unix_now())
+                .export(&args.file, &passphrase, &kdf, unix_now())
                 .map_err(wallet_error)?;
             println!(
                 "wrote {count} records to {} (encrypted under the wallet passphrase)",
@@ -282,13 +321,15 @@ pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<
             Ok(())
         }),
         Command::Import(args) => wallet_dir(wallet).and_then(|dir| {
+            let kdf = args.kdf.params(limits)?;
             let passphrase = read_passphrase("AGENTID_PASSPHRASE", "Backup passphrase: ", false)?;
-            let wallet = Wallet::import(
+            let wallet = Wallet::import_with_limits(
                 dir,
                 &args.file,
                 &passphrase,
                 &passphrase,
-                &args.kdf.params(),
+                &kdf,
+                limits,
                 unix_now(),
             )
             .map_err(wallet_error)?;
@@ -372,7 +413,7 @@ pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<
     Some(result)
 }
 
-fn issue(dir: &Path, args: &crate::cli::IssueArgs) -> Result<(), CliError> {
+fn issue(dir: &Path, args: &crate::cli::IssueArgs, limits: &KdfLimits) -> Result<(), CliError> {
     let holder_key = agentid_verifier::did_key::decode(&args.subject)
         .map_err(|error| CliError::usage(format!("--subject must be a did:key: {error}")))?;
     let bytes = read_bounded(&args.claims, MAX_CLAIMS_BYTES).map_err(CliError::into_usage)?;
@@ -405,7 +446,7 @@ fn issue(dir: &Path, args: &crate::cli::IssueArgs) -> Result<(), CliError> {
         lifetime_secs: lifetime.as_secs(),
         committed: paths(&args.commit)?,
     };
-    let mut wallet = open(dir)?;
+    let mut wallet = open_within(dir, limits)?;
     let issued = wallet.issue(&request, unix_now()).map_err(wallet_error)?;
     println!("{}", issuance_text(&issued.sd_jwt, &issued.openings));
     Ok(())

@@ -78,7 +78,8 @@ fn present_task(principal: &str, agent: &SigningKey, lists: StatusLists) -> (Ver
 }
 
 fn action(amount: f64) -> Action {
-    Action::new("refunds:write", "https://shop.example/orders/1234").with_amount(amount, Some("EUR"))
+    Action::new("refunds:write", "https://shop.example/orders/1234")
+        .with_amount(amount, Some("EUR"))
 }
 
 /// An approval credential over `claims`, issued by `by` to `holder`'s key.
@@ -109,7 +110,9 @@ fn approval_for(holder: &SigningKey, by: &Issuer, approved: &Action) -> String {
 }
 
 fn verify_approval(setup: &Setup, approval: &str) -> Result<VerifiedApproval, Denied> {
-    setup.verifier.verify_approval(approval, &setup.verified, NOW)
+    setup
+        .verifier
+        .verify_approval(approval, &setup.verified, NOW)
 }
 
 #[test]
@@ -149,7 +152,11 @@ fn above_the_threshold_the_principal_must_approve_this_exact_action() {
         Err(Denied::ApprovalRequired(20.0))
     );
 
-    let for_other_action = verify_approval(&setup, &approval_for(&setup.agent, &setup.principal, &action(49.0))).unwrap();
+    let for_other_action = verify_approval(
+        &setup,
+        &approval_for(&setup.agent, &setup.principal, &action(49.0)),
+    )
+    .unwrap();
     assert_eq!(
         authorize(&setup.verified, &wanted, Some(&for_other_action)),
         Err(Denied::ApprovalMismatch("approves another action"))
@@ -168,12 +175,20 @@ fn above_the_threshold_the_principal_must_approve_this_exact_action() {
         verify_approval(&setup, &to_another_agent).err(),
         Some(Denied::ApprovalMismatch("issued to another holder"))
     );
-    let approved = verify_approval(&setup, &approval_for(&setup.agent, &setup.principal, &wanted)).unwrap();
+    let approved = verify_approval(
+        &setup,
+        &approval_for(&setup.agent, &setup.principal, &wanted),
+    )
+    .unwrap();
     let allowed = authorize(&setup.verified, &wanted, Some(&approved)).unwrap();
     assert!(allowed.approval_checked);
     // The limit still holds with an approval.
     let too_much = action(150.0);
-    let approved_too_much = verify_approval(&setup, &approval_for(&setup.agent, &setup.principal, &too_much)).unwrap();
+    let approved_too_much = verify_approval(
+        &setup,
+        &approval_for(&setup.agent, &setup.principal, &too_much),
+    )
+    .unwrap();
     assert!(matches!(
         authorize(&setup.verified, &too_much, Some(&approved_too_much)),
         Err(Denied::Amount { .. })
@@ -206,7 +221,8 @@ fn an_approval_digest_is_derived_from_the_action_it_shows() {
     );
     let approved = verify_approval(&setup, &respelled).unwrap();
     assert!(authorize(&setup.verified, &wanted, Some(&approved)).is_ok());
-    let forty_five = Action::parse("refunds:write https://shop.example/orders/1234 45 EUR").unwrap();
+    let forty_five =
+        Action::parse("refunds:write https://shop.example/orders/1234 45 EUR").unwrap();
     assert!(authorize(&setup.verified, &forty_five, Some(&approved)).is_ok());
 }
 
@@ -242,7 +258,9 @@ fn a_revoked_approval_authorizes_nothing() {
     // issued without being a trusted issuer.
     let lists_with = |token: &str| {
         let mut lists = StatusLists::new();
-        lists.add_token(token, &TrustStore::new(), NOW, 3600).unwrap();
+        lists
+            .add_token(token, &TrustStore::new(), NOW, 3600)
+            .unwrap();
         lists
     };
     let valid_token = principal.publish_status(NOW, 3600).unwrap();
@@ -253,12 +271,19 @@ fn a_revoked_approval_authorizes_nothing() {
     let approved = verifier
         .verify_approval(&approval.sd_jwt, &verified, NOW)
         .unwrap();
-    assert!(authorize(&verified, &wanted, Some(&approved)).unwrap().approval_checked);
+    assert!(
+        authorize(&verified, &wanted, Some(&approved))
+            .unwrap()
+            .approval_checked
+    );
 
     let (verifier, verified) = present_task(&principal_did, &agent, lists_with(&revoked_token));
     let revoked = verifier.verify_approval(&approval.sd_jwt, &verified, NOW);
     assert!(
-        matches!(&revoked, Err(Denied::ApprovalRejected(VerifyError::Revoked(_)))),
+        matches!(
+            &revoked,
+            Err(Denied::ApprovalRejected(VerifyError::Revoked(_)))
+        ),
         "{revoked:?}"
     );
 }

@@ -98,7 +98,9 @@ fn demo_tells_the_story_and_rejects_the_attacks() {
         "{text}"
     );
     assert!(
-        text.contains("refund of 30 EUR signed by the sub-agent: denied (amount 30 exceeds the limit 20)"),
+        text.contains(
+            "refund of 30 EUR signed by the sub-agent: denied (amount 30 exceeds the limit 20)"
+        ),
         "{text}"
     );
     assert!(

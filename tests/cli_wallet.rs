@@ -293,6 +293,76 @@ fn clear_errors_for_wrong_passphrase_in_use_missing_wallet_and_bad_input() {
 }
 
 #[test]
+fn kdf_parameters_above_the_ceiling_need_allow_expensive_kdf() {
+    let home = tempfile::tempdir().unwrap();
+    let wallet = home.path().join("w");
+    // 17 passes over 8 MiB: one past the pass ceiling, still cheap to run.
+    let expensive = ["--kdf-memory-kib", "8192", "--kdf-iterations", "17"];
+    let mut init = vec!["init"];
+    init.extend(expensive);
+    let refused = agentid(&wallet, &init);
+    assert_eq!(refused.status.code(), Some(2), "a usage error");
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim_end(),
+        "error: the requested key derivation asks for 17 Argon2id passes, above the \
+         16-pass ceiling; pass --allow-expensive-kdf to write a file that needs it to open"
+    );
+    assert!(!wallet.exists(), "nothing written");
+    let mut opted_in = vec!["--allow-expensive-kdf"];
+    opted_in.extend(&init);
+    let did = ok(agentid(&wallet, &opted_in));
+
+    let header_path = wallet.join("wallet.header");
+    let header = std::fs::read(&header_path).unwrap();
+    assert_eq!(
+        failure(&agentid(&wallet, &["did"])),
+        "error: wallet header asks for 17 Argon2id passes, above the 16-pass ceiling; \
+         pass --allow-expensive-kdf if you trust this file"
+    );
+    // The flag is global: it may follow the subcommand.
+    assert_eq!(ok(agentid(&wallet, &["did", "--allow-expensive-kdf"])), did);
+
+    // A header edited to the format's maximum is refused at once, and left as it is.
+    let mut edited: Value = serde_json::from_slice(&header).unwrap();
+    edited["kdf"]["memory_kib"] = json!(4_194_304);
+    edited["kdf"]["iterations"] = json!(64);
+    let edited = serde_json::to_vec(&edited).unwrap();
+    std::fs::write(&header_path, &edited).unwrap();
+    assert_eq!(
+        failure(&agentid(&wallet, &["did"])),
+        "error: wallet header asks for 4194304 KiB of Argon2id memory, above the 1048576 KiB \
+         ceiling; pass --allow-expensive-kdf if you trust this file"
+    );
+    assert_eq!(std::fs::read(&header_path).unwrap(), edited, "unchanged");
+    std::fs::write(&header_path, &header).unwrap();
+
+    // A crafted backup is refused by import before any wallet directory exists.
+    let backup = home.path().join("backup.agentid");
+    let mut export = vec!["--allow-expensive-kdf", "export", backup.to_str().unwrap()];
+    export.extend(FAST_KDF);
+    ok(agentid(&wallet, &export));
+    let mut crafted: Value = serde_json::from_slice(&std::fs::read(&backup).unwrap()).unwrap();
+    crafted["kdf"]["memory_kib"] = json!(4_194_304);
+    crafted["kdf"]["iterations"] = json!(64);
+    std::fs::write(&backup, serde_json::to_vec(&crafted).unwrap()).unwrap();
+    let restored = home.path().join("restored");
+    let mut import = vec!["import", backup.to_str().unwrap()];
+    import.extend(FAST_KDF);
+    assert_eq!(
+        failure(&agentid(&restored, &import)),
+        "error: backup asks for 4194304 KiB of Argon2id memory, above the 1048576 KiB \
+         ceiling; pass --allow-expensive-kdf if you trust this file"
+    );
+    assert!(!restored.exists(), "no wallet directory is created");
+
+    let help = Command::new(env!("CARGO_BIN_EXE_agentid"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--allow-expensive-kdf"));
+}
+
+#[test]
 fn passphrase_change_and_export_import() {
     let home = tempfile::tempdir().unwrap();
     let wallet = home.path().join("w");
@@ -511,9 +581,11 @@ fn delegate_to_a_sub_agent_and_present_an_action() {
     assert!(decide("refunds:write https://shop.example/orders/9 30")
         .status
         .success());
-    assert!(decide(r#"{"amount": 30.0, "resource": "https://shop.example/orders/9", "scope": "refunds:write"}"#)
-        .status
-        .success());
+    assert!(decide(
+        r#"{"amount": 30.0, "resource": "https://shop.example/orders/9", "scope": "refunds:write"}"#
+    )
+    .status
+    .success());
     for other in [
         "refunds:write https://shop.example/orders/9 60",
         "refunds:write https://shop.example/orders/9 10",
@@ -522,8 +594,9 @@ fn delegate_to_a_sub_agent_and_present_an_action() {
         "orders:delete https://shop.example/orders/9",
     ] {
         assert!(
-            failure(&decide(other))
-                .starts_with("invalid: action denied: the action differs from the one the delegate signed"),
+            failure(&decide(other)).starts_with(
+                "invalid: action denied: the action differs from the one the delegate signed"
+            ),
             "{other}"
         );
     }

@@ -546,8 +546,7 @@ fn eight_delegations_are_allowed_and_a_ninth_is_refused_unread() {
         holder = next;
     }
     assert_eq!(rights.max_depth, 0);
-    let presentation =
-        present_delegated(&chain, &holder, &action(), &request(), NOW).unwrap();
+    let presentation = present_delegated(&chain, &holder, &action(), &request(), NOW).unwrap();
     let verified = verifier
         .verify_presentation(&presentation, &request(), NOW)
         .unwrap();

@@ -101,7 +101,10 @@ fn revoked_and_valid_entries_of_a_million_entry_list() {
             DAY,
         )
         .unwrap();
-    assert_eq!(lists.iter().find(|list| list.uri() == URI).unwrap().len(), 1 << 20);
+    assert_eq!(
+        lists.iter().find(|list| list.uri() == URI).unwrap().len(),
+        1 << 20
+    );
     let verifier = issuer.verifier(lists, Policy::default());
     assert!(verifier
         .verify_presentation(&issuer.presentation(0), &request(), NOW)
@@ -405,7 +408,9 @@ fn a_status_list_speaks_only_for_its_signer() {
 
     // The stranger's list alone leaves the issuer's credentials of unknown status.
     let mut only_stranger = StatusLists::new();
-    only_stranger.add_token(&all_valid, &trust, NOW, DAY).unwrap();
+    only_stranger
+        .add_token(&all_valid, &trust, NOW, DAY)
+        .unwrap();
     let error = Verifier::new(trust, Policy::default())
         .with_status_lists(only_stranger.clone())
         .verify_presentation(&issuer.presentation(5), &request(), NOW)
@@ -424,7 +429,10 @@ fn a_status_list_speaks_only_for_its_signer() {
         json!({"issuers": [{"id": issuer.did, "status_providers": [""]}]}),
         json!({"issuers": [{"id": issuer.did, "status_providers": [7]}]}),
     ] {
-        assert!(TrustStore::from_json(bad.to_string().as_bytes()).is_err(), "{bad}");
+        assert!(
+            TrustStore::from_json(bad.to_string().as_bytes()).is_err(),
+            "{bad}"
+        );
     }
 }
 
@@ -439,10 +447,15 @@ fn a_status_list_issued_in_the_future_is_refused() {
         .add_token(&future, &trust, NOW, DAY)
         .unwrap_err();
     assert_eq!(error.kind(), RejectionKind::StatusUnknown, "{error}");
-    assert!(error.to_string().contains("issued in the future"), "{error}");
+    assert!(
+        error.to_string().contains("issued in the future"),
+        "{error}"
+    );
     // Within the skew it is read.
     let near = issuer.token(|p| p["iat"] = json!(NOW + 60), &[0; 16]);
-    assert!(StatusLists::new().add_token(&near, &trust, NOW, DAY).is_ok());
+    assert!(StatusLists::new()
+        .add_token(&near, &trust, NOW, DAY)
+        .is_ok());
     // Loaded by a verifier whose clock ran ahead, then used at the right time.
     let mut lists = StatusLists::new();
     lists.add_token(&future, &trust, NOW + 120, DAY).unwrap();
@@ -469,7 +482,12 @@ fn status_unknown_is_not_reported_as_revoked() {
     assert_eq!(error.kind().as_str(), "status_unknown");
     let mut lists = StatusLists::new();
     lists
-        .add_token(&issuer.token(|_| {}, &million_entries()), &issuer.trust(), NOW, DAY)
+        .add_token(
+            &issuer.token(|_| {}, &million_entries()),
+            &issuer.trust(),
+            NOW,
+            DAY,
+        )
         .unwrap();
     let revoked = issuer
         .verifier(lists, Policy::default())

@@ -80,7 +80,10 @@ fn an_action_is_the_same_whatever_its_json_spelling() {
         .iter()
         .map(|text| Action::parse(text).unwrap().digest())
         .collect();
-    assert!(digests.windows(2).all(|pair| pair[0] == pair[1]), "{digests:?}");
+    assert!(
+        digests.windows(2).all(|pair| pair[0] == pair[1]),
+        "{digests:?}"
+    );
     assert_eq!(
         Action::parse(spellings[0]).unwrap().canonical_json(),
         r#"{"amount":50,"currency":"EUR","resource":"https://shop.example/orders/1","scope":"refunds:write"}"#

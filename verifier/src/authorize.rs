@@ -156,18 +156,19 @@ impl Verifier {
             .ok_or(Denied::ApprovalMismatch(
                 "the credential names no principal (on_behalf_of)",
             ))?;
-        let extra = if !self.trust().trusts(principal) {
-            if !principal.starts_with("did:key:") {
-                return Err(Denied::ApprovalMismatch(
-                    "the principal is neither a did:key nor a trusted issuer",
-                ));
-            }
-            Some(TrustStore::did_issuer(principal).map_err(|_| {
-                Denied::ApprovalMismatch("the principal is not a valid did:key")
-            })?)
-        } else {
-            None
-        };
+        let extra =
+            if !self.trust().trusts(principal) {
+                if !principal.starts_with("did:key:") {
+                    return Err(Denied::ApprovalMismatch(
+                        "the principal is neither a did:key nor a trusted issuer",
+                    ));
+                }
+                Some(TrustStore::did_issuer(principal).map_err(|_| {
+                    Denied::ApprovalMismatch("the principal is not a valid did:key")
+                })?)
+            } else {
+                None
+            };
         if approval.contains("~~") {
             return Err(Denied::ApprovalMismatch("an approval cannot be delegated"));
         }
@@ -194,7 +195,10 @@ impl Verifier {
                 Action::from_json(action)
                     .map_err(|_| Denied::ApprovalMismatch("the action it shows is malformed"))
             })?;
-        if credential.claims.get("action_digest").and_then(Value::as_str)
+        if credential
+            .claims
+            .get("action_digest")
+            .and_then(Value::as_str)
             != Some(action.digest().as_str())
         {
             return Err(Denied::ApprovalMismatch(

@@ -15,10 +15,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::did_key;
-use crate::resource::resource_within;
 use crate::error::{SignatureRole, VerifyError};
 use crate::jws::{numeric_date, string_claim, CompactJws};
 use crate::key::PublicKey;
+use crate::resource::resource_within;
 use crate::reveal::reveal;
 use crate::sd_jwt::{sha256_b64, SdJwtParts};
 use crate::verify::{Checked, KeyBinding, PendingSignature, PresentationRequest, Verifier};
@@ -249,7 +249,10 @@ pub fn scope_within(wanted: &str, granted: &str) -> bool {
     }
 }
 
-pub(crate) fn strings(value: Option<&Value>, what: &str) -> Result<Option<Vec<String>>, VerifyError> {
+pub(crate) fn strings(
+    value: Option<&Value>,
+    what: &str,
+) -> Result<Option<Vec<String>>, VerifyError> {
     match value {
         None => Ok(None),
         Some(Value::Array(items)) => items

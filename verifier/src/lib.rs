@@ -64,6 +64,6 @@ pub use status::{
 };
 pub use trust::{TrustStore, TrustedIssuer, MAX_TRUST_FILE_BYTES, MAX_TRUST_FILE_DEPTH};
 pub use verify::{
-    KeyBinding, Policy, PresentationRequest, Verified, Verifier, DEFAULT_CLOCK_SKEW_SECS, KB_JWT_TYP,
-    NEVER_DISCLOSED_CLAIMS, REGISTERED_CLAIMS, SD_JWT_VC_TYP,
+    KeyBinding, Policy, PresentationRequest, Verified, Verifier, DEFAULT_CLOCK_SKEW_SECS,
+    KB_JWT_TYP, NEVER_DISCLOSED_CLAIMS, REGISTERED_CLAIMS, SD_JWT_VC_TYP,
 };

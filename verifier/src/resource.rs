@@ -119,7 +119,10 @@ pub fn resource_within(wanted: &str, granted: &str) -> bool {
 /// The path segments without the empty one a trailing `/` leaves (so `…/orders/`
 /// and `…/orders` grant the same).
 fn segments(url: &Url) -> Vec<&str> {
-    let mut segments: Vec<&str> = url.path_segments().map(Iterator::collect).unwrap_or_default();
+    let mut segments: Vec<&str> = url
+        .path_segments()
+        .map(Iterator::collect)
+        .unwrap_or_default();
     if segments.last() == Some(&"") {
         segments.pop();
     }
@@ -153,8 +156,10 @@ fn has_encoded_separator_or_control(lower: &str) -> bool {
             return false;
         }
         let pair = &window[1..];
-        pair == b"2f" || pair == b"5c" || pair == b"7f" || matches!(pair[0], b'0' | b'1')
-            && pair[1].is_ascii_hexdigit()
+        pair == b"2f"
+            || pair == b"5c"
+            || pair == b"7f"
+            || matches!(pair[0], b'0' | b'1') && pair[1].is_ascii_hexdigit()
     })
 }
 
@@ -180,7 +185,10 @@ mod tests {
             "https://shop.example/orders/7",
             "https://shop.example/orders/"
         ));
-        assert!(resource_within("https://shop.example/x", "https://shop.example"));
+        assert!(resource_within(
+            "https://shop.example/x",
+            "https://shop.example"
+        ));
         for outside in [
             "https://shop.example/orders-archive",
             "https://shop.example/order",
@@ -228,15 +236,27 @@ mod tests {
     fn a_prefix_with_a_query_grants_exactly_that_url() {
         let granted = "https://shop.example/orders?id=7";
         assert!(resource_within(granted, granted));
-        assert!(!resource_within("https://shop.example/orders?id=8", granted));
-        assert!(!resource_within("https://shop.example/orders/7?id=7", granted));
+        assert!(!resource_within(
+            "https://shop.example/orders?id=8",
+            granted
+        ));
+        assert!(!resource_within(
+            "https://shop.example/orders/7?id=7",
+            granted
+        ));
     }
 
     #[test]
     fn urns_match_at_a_colon_or_slash_boundary() {
-        assert!(resource_within("urn:agentid:orders:7", "urn:agentid:orders"));
+        assert!(resource_within(
+            "urn:agentid:orders:7",
+            "urn:agentid:orders"
+        ));
         assert!(resource_within("urn:agentid:orders", "urn:agentid:orders"));
-        assert!(!resource_within("urn:agentid:ordersx", "urn:agentid:orders"));
+        assert!(!resource_within(
+            "urn:agentid:ordersx",
+            "urn:agentid:orders"
+        ));
         assert!(!resource_within("https://a.example/x", "urn:agentid"));
     }
 }

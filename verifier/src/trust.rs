@@ -189,9 +189,12 @@ impl TrustStore {
                 None => {}
                 Some(Value::Array(providers)) => {
                     for provider in providers {
-                        let provider = provider.as_str().filter(|p| !p.is_empty()).ok_or_else(
-                            || invalid("status_providers holds a value that is not a non-empty string"),
-                        )?;
+                        let provider =
+                            provider.as_str().filter(|p| !p.is_empty()).ok_or_else(|| {
+                                invalid(
+                                    "status_providers holds a value that is not a non-empty string",
+                                )
+                            })?;
                         store.add_status_provider(id, provider)?;
                     }
                 }

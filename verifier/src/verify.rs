@@ -339,17 +339,14 @@ impl Verifier {
         now: u64,
     ) -> Result<(), VerifyError> {
         let max_age = self.policy.status_max_age_secs;
-        match self
-            .status
-            .check(
-                status,
-                issuer,
-                self.trust.status_providers(issuer),
-                now,
-                max_age,
-                self.policy.clock_skew_secs,
-            )
-        {
+        match self.status.check(
+            status,
+            issuer,
+            self.trust.status_providers(issuer),
+            now,
+            max_age,
+            self.policy.clock_skew_secs,
+        ) {
             Err(VerifyError::StatusUnknown(_)) if self.policy.accept_unknown_status => Ok(()),
             other => other,
         }

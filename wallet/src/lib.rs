@@ -73,7 +73,10 @@ pub use issuer::{cnf, CredentialRequest, IssuedCredential, Issuer};
 pub use keys::SigningKey;
 pub use schema::{SchemaRegistry, APPROVAL_VCT, PERSON_VCT, TASK_VCT};
 pub use status_list::STATUS_LIST_ENTRIES;
-pub use store::{KdfParams, StoreError};
+pub use store::{
+    KdfLimits, KdfOrigin, KdfParameter, KdfParams, StoreError, MAX_KDF_MEMORY_KIB,
+    MAX_KDF_PARALLELISM, MAX_KDF_PASSES,
+};
 pub use wallet::{CredentialDetails, CredentialSummary, Passphrase, PurgeReport, Wallet};
 
 /// Seconds since the Unix epoch, from the system clock.

@@ -25,7 +25,7 @@ use crate::holder::present_with_predicates;
 use crate::issuer::{CredentialRequest, IssuedCredential, Issuer};
 use crate::keys::SigningKey;
 use crate::status_list::{random_index, StatusListState};
-use crate::store::{Batch, KdfParams, Kind, RecordKey, Store, StoreError};
+use crate::store::{Batch, KdfLimits, KdfParams, Kind, RecordKey, Store, StoreError};
 
 /// Index names (their values are stored only as keyed tags).
 const BY_VCT: &str = "vct";
@@ -156,6 +156,10 @@ pub struct Wallet {
 impl Wallet {
     /// Creates a wallet in `dir` with a fresh root identity key of `alg`.
     ///
+    /// Any `kdf` within the format's range is accepted; a wallet created above the
+    /// default [`KdfLimits`] then opens only with
+    /// [`open_with_limits`](Self::open_with_limits).
+    ///
     /// # Errors
     /// [`WalletError::Store`] if `dir` is not empty, or the parameters are invalid.
     pub fn create(
@@ -188,13 +192,30 @@ impl Wallet {
         Ok(Wallet { store, root_did })
     }
 
-    /// Opens the wallet in `dir`.
+    /// Opens the wallet in `dir`, within the default [`KdfLimits`]: a header asking
+    /// for more Argon2id work than [`MAX_KDF_MEMORY_KIB`](crate::MAX_KDF_MEMORY_KIB)
+    /// or [`MAX_KDF_PASSES`](crate::MAX_KDF_PASSES) is refused before any is done.
     ///
     /// # Errors
     /// [`StoreError::WrongPassphrase`] (nothing is changed), [`StoreError::InUse`],
-    /// [`StoreError::NotAWallet`].
+    /// [`StoreError::NotAWallet`], [`StoreError::KdfAboveCeiling`] (nothing is
+    /// changed).
     pub fn open(dir: &Path, passphrase: &Passphrase) -> Result<Self, WalletError> {
-        let store = Store::open(dir, passphrase.bytes())?;
+        Self::open_with_limits(dir, passphrase, &KdfLimits::DEFAULT)
+    }
+
+    /// Opens the wallet in `dir`, running Argon2id only if the header's parameters
+    /// are within `limits` ([`KdfLimits::FORMAT_MAXIMUM`] for a wallet created with
+    /// parameters above the default ceiling).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_with_limits(
+        dir: &Path,
+        passphrase: &Passphrase,
+        limits: &KdfLimits,
+    ) -> Result<Self, WalletError> {
+        let store = Store::open_with_limits(dir, passphrase.bytes(), limits)?;
         let root = store
             .get(Kind::Meta, ROOT_KEY_ID)?
             .ok_or_else(|| StoreError::Corrupt("no root key".into()))?;
@@ -914,10 +935,13 @@ impl Wallet {
 
     /// Restores a backup written by [`export`](Self::export) into a new wallet at
     /// `dir`, sealed under `passphrase`. Indexes are rebuilt; the audit log is kept
-    /// and an import entry appended.
+    /// and an import entry appended. The backup's Argon2id parameters must be
+    /// within the default [`KdfLimits`].
     ///
     /// # Errors
     /// [`StoreError::WrongPassphrase`] for a backup the passphrase does not open,
+    /// [`StoreError::KdfAboveCeiling`] for one asking for more Argon2id work than
+    /// the limits allow (both before `dir` is created),
     /// [`StoreError::AlreadyExists`] if `dir` holds files.
     pub fn import(
         dir: &Path,
@@ -927,7 +951,32 @@ impl Wallet {
         kdf: &KdfParams,
         now: u64,
     ) -> Result<Self, WalletError> {
-        let records = crate::store::backup::read(backup, backup_passphrase.bytes())?;
+        Self::import_with_limits(
+            dir,
+            backup,
+            backup_passphrase,
+            passphrase,
+            kdf,
+            &KdfLimits::DEFAULT,
+            now,
+        )
+    }
+
+    /// [`import`](Self::import), running Argon2id on the backup only if its
+    /// parameters are within `limits`.
+    ///
+    /// # Errors
+    /// As [`import`](Self::import).
+    pub fn import_with_limits(
+        dir: &Path,
+        backup: &Path,
+        backup_passphrase: &Passphrase,
+        passphrase: &Passphrase,
+        kdf: &KdfParams,
+        limits: &KdfLimits,
+        now: u64,
+    ) -> Result<Self, WalletError> {
+        let records = crate::store::backup::read(backup, backup_passphrase.bytes(), limits)?;
         let store = Store::create(dir, passphrase.bytes(), kdf)?;
         let mut batch = Batch::default();
         let mut credentials = 0usize;

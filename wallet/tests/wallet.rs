@@ -12,7 +12,8 @@ use agentid_verifier::{
 };
 use agentid_wallet::store::{Batch, Kind};
 use agentid_wallet::{
-    AuditError, CredentialRequest, KdfParams, Passphrase, StoreError, Wallet, WalletError, TASK_VCT,
+    AuditError, CredentialRequest, KdfLimits, KdfOrigin, KdfParameter, KdfParams, Passphrase,
+    StoreError, Wallet, WalletError, MAX_KDF_MEMORY_KIB, MAX_KDF_PASSES, TASK_VCT,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -207,11 +208,14 @@ fn kdf_parameters_in_the_header_cannot_be_swapped() {
         Err(WalletError::Store(StoreError::WrongPassphrase))
     ));
     assert_eq!(snapshot(&path), before, "nothing changed");
-    // Parameters below the minimum or absurdly large are refused before any work.
+    // Parameters below the minimum or beyond the format are refused before any work.
     for (name, value) in [
         ("memory_kib", json!(1)),
         ("memory_kib", json!(u32::MAX)),
         ("iterations", json!(0)),
+        ("iterations", json!(65)),
+        ("parallelism", json!(0)),
+        ("parallelism", json!(17)),
     ] {
         let mut weak: Value = serde_json::from_slice(&original).unwrap();
         weak["kdf"][name] = value;
@@ -226,6 +230,176 @@ fn kdf_parameters_in_the_header_cannot_be_swapped() {
     }
     std::fs::write(&header_path, &original).unwrap();
     assert!(Wallet::open(&path, &passphrase()).is_ok());
+}
+
+/// The parameter, requested value and ceiling named by a `KdfAboveCeiling` error
+/// from `origin`; panics on any other result.
+fn above_ceiling(
+    result: Result<Wallet, WalletError>,
+    origin: KdfOrigin,
+) -> (KdfParameter, u32, u32) {
+    match result {
+        Err(WalletError::Store(StoreError::KdfAboveCeiling {
+            origin: found,
+            parameter,
+            requested,
+            ceiling,
+        })) if found == origin => (parameter, requested, ceiling),
+        other => panic!("expected KdfAboveCeiling from {origin}, got {other:?}"),
+    }
+}
+
+#[test]
+fn kdf_parameters_above_the_ceiling_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w");
+    drop(create(&path));
+    let header_path = path.join("wallet.header");
+    let original = std::fs::read(&header_path).unwrap();
+    let edit = |memory_kib: u32, iterations: u32, parallelism: u32| {
+        let mut header: Value = serde_json::from_slice(&original).unwrap();
+        header["kdf"] = json!({
+            "memory_kib": memory_kib,
+            "iterations": iterations,
+            "parallelism": parallelism,
+        });
+        std::fs::write(&header_path, serde_json::to_vec(&header).unwrap()).unwrap();
+    };
+    // 4 GiB and 64 passes: the most the format admits, minutes of work if it ran.
+    edit(4 * 1024 * 1024, 64, 1);
+    let before = snapshot(&path);
+    let started = std::time::Instant::now();
+    let result = Wallet::open(&path, &passphrase());
+    let elapsed = started.elapsed();
+    let error = result.as_ref().unwrap_err().to_string();
+    assert_eq!(
+        above_ceiling(result, KdfOrigin::WalletHeader),
+        (KdfParameter::Memory, 4 * 1024 * 1024, MAX_KDF_MEMORY_KIB)
+    );
+    assert_eq!(
+        error,
+        "wallet header asks for 4194304 KiB of Argon2id memory, above the 1048576 KiB ceiling"
+    );
+    // Refused before Argon2id runs: 4 GiB × 64 passes would take minutes (the bound
+    // is loose, for a loaded machine).
+    assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
+    assert_eq!(snapshot(&path), before, "nothing changed");
+    // Each parameter on its own, one step past its ceiling, with the others cheap.
+    let min = KdfParams::MINIMUM;
+    for (params, expected) in [
+        (
+            (MAX_KDF_MEMORY_KIB + 1, min.iterations, min.parallelism),
+            KdfParameter::Memory,
+        ),
+        (
+            (min.memory_kib, MAX_KDF_PASSES + 1, min.parallelism),
+            KdfParameter::Passes,
+        ),
+        (
+            (min.memory_kib, min.iterations, 9),
+            KdfParameter::Parallelism,
+        ),
+    ] {
+        edit(params.0, params.1, params.2);
+        let (parameter, _, _) =
+            above_ceiling(Wallet::open(&path, &passphrase()), KdfOrigin::WalletHeader);
+        assert_eq!(parameter, expected);
+    }
+    // The opt-in lifts the ceiling: the edited (cheap) header is now derived from,
+    // and the associated data then tells that its parameters were swapped.
+    edit(min.memory_kib, MAX_KDF_PASSES + 1, min.parallelism);
+    assert!(matches!(
+        Wallet::open_with_limits(&path, &passphrase(), &KdfLimits::FORMAT_MAXIMUM),
+        Err(WalletError::Store(StoreError::WrongPassphrase))
+    ));
+    std::fs::write(&header_path, &original).unwrap();
+    assert!(Wallet::open(&path, &passphrase()).is_ok());
+}
+
+#[test]
+fn a_wallet_created_above_the_ceiling_opens_only_with_the_opt_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w");
+    let expensive = KdfParams {
+        iterations: MAX_KDF_PASSES + 1,
+        ..KDF
+    };
+    let did = Wallet::create(&path, &passphrase(), &expensive, Algorithm::EdDSA, NOW)
+        .unwrap()
+        .did()
+        .to_owned();
+    let before = snapshot(&path);
+    assert_eq!(
+        above_ceiling(Wallet::open(&path, &passphrase()), KdfOrigin::WalletHeader),
+        (KdfParameter::Passes, MAX_KDF_PASSES + 1, MAX_KDF_PASSES)
+    );
+    assert_eq!(snapshot(&path), before, "nothing changed");
+    let wallet =
+        Wallet::open_with_limits(&path, &passphrase(), &KdfLimits::FORMAT_MAXIMUM).unwrap();
+    assert_eq!(wallet.did(), did);
+    drop(wallet);
+    // Limits can also be lowered below the default.
+    let tight = KdfLimits::up_to(KdfParams::MINIMUM);
+    assert_eq!(
+        above_ceiling(
+            Wallet::open_with_limits(&path, &passphrase(), &tight),
+            KdfOrigin::WalletHeader
+        ),
+        (KdfParameter::Passes, MAX_KDF_PASSES + 1, 1)
+    );
+}
+
+#[test]
+fn a_crafted_backup_above_the_ceiling_is_refused_and_creates_no_wallet() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wallet = create(&dir.path().join("w"));
+    let backup = dir.path().join("backup.agentid");
+    wallet.export(&backup, &passphrase(), &KDF, NOW).unwrap();
+    let original = std::fs::read(&backup).unwrap();
+    let mut crafted: Value = serde_json::from_slice(&original).unwrap();
+    crafted["kdf"] = json!({"memory_kib": 4 * 1024 * 1024, "iterations": 64, "parallelism": 1});
+    std::fs::write(&backup, serde_json::to_vec(&crafted).unwrap()).unwrap();
+    let target = dir.path().join("restored");
+    let started = std::time::Instant::now();
+    let result = Wallet::import(&target, &backup, &passphrase(), &passphrase(), &KDF, NOW);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(
+        above_ceiling(result, KdfOrigin::Backup),
+        (KdfParameter::Memory, 4 * 1024 * 1024, MAX_KDF_MEMORY_KIB)
+    );
+    assert!(!target.exists(), "no wallet directory is created");
+    assert_eq!(
+        std::fs::read(&backup).unwrap(),
+        serde_json::to_vec(&crafted).unwrap()
+    );
+
+    // A genuine backup above the ceiling needs the opt-in, and then restores.
+    let expensive = KdfParams {
+        iterations: MAX_KDF_PASSES + 1,
+        ..KDF
+    };
+    wallet
+        .export(&backup, &passphrase(), &expensive, NOW)
+        .unwrap();
+    assert_eq!(
+        above_ceiling(
+            Wallet::import(&target, &backup, &passphrase(), &passphrase(), &KDF, NOW),
+            KdfOrigin::Backup
+        ),
+        (KdfParameter::Passes, MAX_KDF_PASSES + 1, MAX_KDF_PASSES)
+    );
+    assert!(!target.exists(), "no wallet directory is created");
+    let restored = Wallet::import_with_limits(
+        &target,
+        &backup,
+        &passphrase(),
+        &passphrase(),
+        &KDF,
+        &KdfLimits::FORMAT_MAXIMUM,
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(restored.did(), wallet.did());
 }
 
 #[test]

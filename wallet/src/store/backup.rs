@@ -11,7 +11,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::crypto::{random_bytes, KdfParams, SecretKey};
+use super::crypto::{random_bytes, SecretKey};
+use super::kdf::{KdfLimits, KdfOrigin, KdfParams};
 use super::{Kind, Store, StoreError};
 
 const FORMAT: &str = "agentid-backup/1";
@@ -88,8 +89,13 @@ pub(crate) fn write(
 /// One record of a backup: its kind, id and decrypted body.
 pub(crate) type BackupEntry = (Kind, Vec<u8>, Zeroizing<Vec<u8>>);
 
-/// Reads and decrypts a backup: `(kind, id, body)` for every record.
-pub(crate) fn read(path: &Path, passphrase: &[u8]) -> Result<Vec<BackupEntry>, StoreError> {
+/// Reads and decrypts a backup: `(kind, id, body)` for every record. Argon2id runs
+/// only if the backup's parameters are within `limits`.
+pub(crate) fn read(
+    path: &Path,
+    passphrase: &[u8],
+    limits: &KdfLimits,
+) -> Result<Vec<BackupEntry>, StoreError> {
     if fs::metadata(path)?.len() > MAX_BACKUP_BYTES {
         return Err(StoreError::Corrupt("backup larger than 1 GiB".into()));
     }
@@ -101,6 +107,9 @@ pub(crate) fn read(path: &Path, passphrase: &[u8]) -> Result<Vec<BackupEntry>, S
             file.format
         )));
     }
+    // Unauthenticated until the AEAD check, which needs the Argon2id output: bound
+    // the work first.
+    limits.check(&file.kdf, KdfOrigin::Backup)?;
     let sealed = decode_b64(&file.sealed)?;
     let key = SecretKey::derive(passphrase, file.salt.as_bytes(), &file.kdf)?;
     let plaintext = key

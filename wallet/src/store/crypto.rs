@@ -7,68 +7,16 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::kdf::KdfParams;
 use super::StoreError;
 
 /// Bytes of an XChaCha20-Poly1305 nonce.
 const NONCE_LEN: usize = 24;
 /// Bytes of a keyed lookup tag.
 pub(crate) const TAG_LEN: usize = 16;
-
-/// Argon2id parameters, stored in the wallet header so a wallet opens with the
-/// parameters it was created with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KdfParams {
-    /// Memory in KiB.
-    pub memory_kib: u32,
-    /// Passes over memory.
-    pub iterations: u32,
-    /// Lanes.
-    pub parallelism: u32,
-}
-
-impl Default for KdfParams {
-    /// 64 MiB, 3 passes, 1 lane: RFC 9106's second recommended option, sized for
-    /// a machine that opens one wallet at a time (≈ 0.2–0.5 s per open).
-    fn default() -> Self {
-        KdfParams {
-            memory_kib: 64 * 1024,
-            iterations: 3,
-            parallelism: 1,
-        }
-    }
-}
-
-impl KdfParams {
-    /// The weakest parameters accepted: for tests and constrained machines only.
-    pub const MINIMUM: KdfParams = KdfParams {
-        memory_kib: 8 * 1024,
-        iterations: 1,
-        parallelism: 1,
-    };
-
-    /// Refuses parameters below [`KdfParams::MINIMUM`] or absurdly large ones.
-    ///
-    /// # Errors
-    /// [`StoreError::InvalidKdfParams`].
-    pub fn check(&self) -> Result<(), StoreError> {
-        let within = |value: u32, min: u32, max: u32| (min..=max).contains(&value);
-        if within(self.memory_kib, Self::MINIMUM.memory_kib, 4 * 1024 * 1024)
-            && within(self.iterations, 1, 64)
-            && within(self.parallelism, 1, 16)
-        {
-            Ok(())
-        } else {
-            Err(StoreError::InvalidKdfParams(format!(
-                "memory {} KiB (8192..=4194304), iterations {} (1..=64), parallelism {} (1..=16)",
-                self.memory_kib, self.iterations, self.parallelism
-            )))
-        }
-    }
-}
 
 /// A 256-bit symmetric key. Zeroized on drop; `Debug` prints nothing of it.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]

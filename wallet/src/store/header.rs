@@ -13,7 +13,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::crypto::{random_bytes, KdfParams, SecretKey};
+use super::crypto::{random_bytes, SecretKey};
+use super::kdf::{KdfLimits, KdfOrigin, KdfParams};
 use super::StoreError;
 
 /// The header file's name inside a wallet directory.
@@ -70,13 +71,19 @@ pub(crate) fn write(
     Ok(())
 }
 
-/// Reads the header and unseals the data key with `passphrase`.
+/// Reads the header and unseals the data key with `passphrase`, running Argon2id
+/// only if the header's parameters are within `limits`.
 ///
 /// # Errors
 /// [`StoreError::NotAWallet`] without a header, [`StoreError::WrongPassphrase`]
 /// when the passphrase does not unseal the key, [`StoreError::Corrupt`] for a
-/// header that is not ours.
-pub(crate) fn unlock(dir: &Path, passphrase: &[u8]) -> Result<(SecretKey, KdfParams), StoreError> {
+/// header that is not ours, [`StoreError::InvalidKdfParams`] or
+/// [`StoreError::KdfAboveCeiling`] for parameters out of range or above `limits`.
+pub(crate) fn unlock(
+    dir: &Path,
+    passphrase: &[u8],
+    limits: &KdfLimits,
+) -> Result<(SecretKey, KdfParams), StoreError> {
     let path = dir.join(HEADER_FILE);
     let metadata =
         fs::metadata(&path).map_err(|_| StoreError::NotAWallet(dir.display().to_string()))?;
@@ -97,6 +104,9 @@ pub(crate) fn unlock(dir: &Path, passphrase: &[u8]) -> Result<(SecretKey, KdfPar
             .decode(&header.sealed_data_key)
             .map_err(|_| StoreError::Corrupt("sealed key is not base64url".into()))?,
     );
+    // The parameters are not authenticated until the AEAD check below, which needs
+    // the Argon2id output: bound the work first.
+    limits.check(&header.kdf, KdfOrigin::WalletHeader)?;
     let passphrase_key = SecretKey::derive(passphrase, header.salt.as_bytes(), &header.kdf)?;
     let data_key = passphrase_key
         .open(&header_aad(&header.kdf, &header.salt), &sealed)

@@ -16,10 +16,15 @@
 //! Secondary indexes (by type, issuer, expiry hour) are keyed tags of the value
 //! followed by the record key, so a lookup decrypts only the records it returns.
 //! Every write is one atomic sled batch, flushed to disk before it is acknowledged.
+//!
+//! The Argon2id parameters of a header or backup are untrusted until the AEAD check
+//! that needs Argon2id's output, so they are checked against a [`KdfLimits`] before
+//! Argon2id runs on them.
 
 pub(crate) mod backup;
 mod crypto;
 mod header;
+mod kdf;
 
 use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
@@ -27,8 +32,11 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-pub use crypto::KdfParams;
 use crypto::{SecretKey, TAG_LEN};
+pub use kdf::{
+    KdfLimits, KdfOrigin, KdfParameter, KdfParams, MAX_KDF_MEMORY_KIB, MAX_KDF_PARALLELISM,
+    MAX_KDF_PASSES,
+};
 
 /// Subdirectory holding the sled database.
 const DB_DIR: &str = "db";
@@ -57,9 +65,22 @@ pub enum StoreError {
     /// Stored data is not in the expected form.
     #[error("corrupt wallet data: {0}")]
     Corrupt(String),
-    /// Argon2id parameters out of the accepted range.
+    /// Argon2id parameters out of the format's range.
     #[error("invalid key-derivation parameters: {0}")]
     InvalidKdfParams(String),
+    /// A file asks for more Argon2id work than the [`KdfLimits`] allow. Refused
+    /// before any of it is done; nothing was changed.
+    #[error("{}", kdf::ceiling_message(*.origin, *.parameter, *.requested, *.ceiling))]
+    KdfAboveCeiling {
+        /// The file the parameters were read from.
+        origin: KdfOrigin,
+        /// The parameter above its ceiling.
+        parameter: KdfParameter,
+        /// The value the file asks for.
+        requested: u32,
+        /// The ceiling it exceeds.
+        ceiling: u32,
+    },
     /// The database failed.
     #[error("database error: {0}")]
     Database(String),
@@ -212,18 +233,34 @@ impl Store {
         Self::open_db(dir, data_key, lock)
     }
 
-    /// Opens the wallet store in `dir` with `passphrase`. The passphrase is checked
-    /// before the database is opened, so a wrong one changes no file.
+    /// Opens the wallet store in `dir` with `passphrase`, within the default
+    /// [`KdfLimits`]. The passphrase is checked before the database is opened, so a
+    /// wrong one changes no file.
     ///
     /// # Errors
     /// [`StoreError::NotAWallet`], [`StoreError::InUse`],
-    /// [`StoreError::WrongPassphrase`], or database errors.
+    /// [`StoreError::WrongPassphrase`], [`StoreError::KdfAboveCeiling`], or
+    /// database errors.
     pub fn open(dir: &Path, passphrase: &[u8]) -> Result<Self, StoreError> {
+        Self::open_with_limits(dir, passphrase, &KdfLimits::DEFAULT)
+    }
+
+    /// Opens the wallet store in `dir` with `passphrase`, running Argon2id only if
+    /// the header's parameters are within `limits`.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); [`StoreError::KdfAboveCeiling`] when the header asks
+    /// for more than `limits` (nothing is changed).
+    pub fn open_with_limits(
+        dir: &Path,
+        passphrase: &[u8],
+        limits: &KdfLimits,
+    ) -> Result<Self, StoreError> {
         if !dir.join(header::HEADER_FILE).exists() {
             return Err(StoreError::NotAWallet(dir.display().to_string()));
         }
         let lock = lock(dir)?;
-        let (data_key, _) = header::unlock(dir, passphrase)?;
+        let (data_key, _) = header::unlock(dir, passphrase, limits)?;
         Self::open_db(dir, data_key, lock)
     }
 
