@@ -310,7 +310,8 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
         [
             (true, ""),
             (false, "invalid_binding"),
-            (true, ""),
+            // Bound correctly, but the credential's audience names only AUDIENCE.
+            (false, "policy"),
             (false, "malformed"),
             (false, "invalid_binding"),
         ]
