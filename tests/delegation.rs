@@ -25,10 +25,15 @@ struct Parties {
 }
 
 fn parties(alg: Algorithm) -> Parties {
+    parties_with(alg, json!({}))
+}
+
+/// Parties whose root credential also carries the claims in `extra`.
+fn parties_with(alg: Algorithm, extra: Value) -> Parties {
     let issuer = Issuer::from_did_key(SigningKey::generate(Algorithm::ES256)).unwrap();
     let agent = SigningKey::generate(alg);
     let sub_agent = SigningKey::generate(alg);
-    let claims = json!({
+    let mut claims = json!({
         "task": {"id": "T-9", "purpose": "handle refunds for order 1234"},
         "scope": ["refunds:*", "orders:read"],
         "resources": ["https://shop.example/orders/"],
@@ -36,6 +41,9 @@ fn parties(alg: Algorithm) -> Parties {
         "max_delegation_depth": 2,
         "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
     });
+    for (name, value) in extra.as_object().unwrap() {
+        claims[name] = value.clone();
+    }
     let root = issuer
         .issue(
             &CredentialRequest {
@@ -585,4 +593,94 @@ fn eight_delegations_are_allowed_and_a_ninth_is_refused_unread() {
         verifier.verify_presentation(&forced, &request(), NOW),
         Err(VerifyError::LimitExceeded(_))
     ));
+}
+
+/// Rule: the root credential's `audience` binds every hop of its chain, and a hop may
+/// only narrow it; single and batch paths agree.
+#[test]
+fn a_delegation_may_only_narrow_the_audience() {
+    let bank_b = "https://bank-b.example";
+    let parties = parties_with(Algorithm::EdDSA, json!({"audience": [AUDIENCE, bank_b]}));
+    let checker = verifier(&parties);
+    let verify = |presentation: &str| {
+        let single = checker.verify_presentation(presentation, &request(), NOW);
+        let batch = checker
+            .verify_batch(
+                &[BatchItem {
+                    presentation,
+                    request: &request(),
+                }],
+                NOW,
+            )
+            .remove(0);
+        assert_eq!(single.as_ref().err(), batch.as_ref().err());
+        single
+    };
+    assert!(verify(&chain(&parties, narrow())).is_ok());
+    let mut widened = narrow();
+    widened["audience"] = json!([AUDIENCE, "https://bank-c.example"]);
+    assert_eq!(
+        verify(&chain(&parties, widened)).unwrap_err(),
+        VerifyError::DelegationWidened("audience".into())
+    );
+    let mut elsewhere = narrow();
+    elsewhere["audience"] = json!([bank_b]);
+    assert_eq!(
+        verify(&chain(&parties, elsewhere)).unwrap_err(),
+        VerifyError::AudienceNotAllowed(AUDIENCE.into())
+    );
+    let mut nowhere = narrow();
+    nowhere["audience"] = json!([]);
+    assert!(matches!(
+        verify(&chain(&parties, nowhere)),
+        Err(VerifyError::AudienceNotAllowed(_))
+    ));
+
+    // A root for another verifier only: its chains are refused here.
+    let for_b = parties_with(Algorithm::EdDSA, json!({"audience": [bank_b]}));
+    assert_eq!(
+        verifier(&for_b)
+            .verify_presentation(&chain(&for_b, narrow()), &request(), NOW)
+            .unwrap_err(),
+        VerifyError::AudienceNotAllowed(AUDIENCE.into())
+    );
+    // The wallet will not sign a hop that widens the audience either.
+    let rights = checker
+        .verify_credential(&parties.root, NOW)
+        .map(|verified| {
+            agentid_verifier::delegation::Rights::from_root(&verified.claims, verified.expires_at)
+                .unwrap()
+        })
+        .unwrap();
+    let mut object = serde_json::Map::new();
+    object.insert("audience".into(), json!(["https://bank-c.example"]));
+    object.insert("exp".into(), json!(NOW + 60));
+    assert_eq!(
+        rights.narrow(&object).unwrap_err(),
+        VerifyError::DelegationWidened("audience".into())
+    );
+}
+
+/// Rule: a hop's resource prefixes are parsed as URLs like the verifier's own: a
+/// prefix with control characters or dot segments narrows to nothing it could
+/// escape with.
+#[test]
+fn a_delegation_cannot_smuggle_a_resource_past_the_parser() {
+    let parties = parties(Algorithm::EdDSA);
+    for sneaky in [
+        "https://shop.example/orders/.\t./admin",
+        "https://shop.example/orders/1234/.\t./.\t./admin",
+        "https://shop.example/orders/\r\n../admin",
+        "https://user:pw@shop.example/orders/1",
+    ] {
+        let mut rights = narrow();
+        rights["resources"] = json!([sneaky]);
+        assert_eq!(
+            verifier(&parties)
+                .verify_presentation(&chain(&parties, rights), &request(), NOW)
+                .unwrap_err(),
+            VerifyError::DelegationWidened("resources".into()),
+            "{sneaky:?}"
+        );
+    }
 }
