@@ -472,3 +472,55 @@ fn resources_outside_the_prefix_by_dot_segments_or_siblings_are_denied() {
         );
     }
 }
+
+/// Rule: an approval authorizes the one action it shows and no other; every pair of
+/// distinct actions, approvals swapped between them, is refused (and equal actions
+/// in another spelling are the same action).
+#[test]
+fn approvals_swapped_between_actions_are_refused() {
+    let setup = setup();
+    let base = action(50.0);
+    let mut actions = vec![
+        base.clone(),
+        action(45.0),
+        action(50.01),
+        action(100.0),
+        Action::new(base.scope.clone(), base.resource.clone()).with_amount(50.0, Some("USD")),
+        Action::new("refunds:read", base.resource.clone()).with_amount(50.0, Some("EUR")),
+        Action::new(base.scope.clone(), "https://shop.example/orders/1235")
+            .with_amount(50.0, Some("EUR")),
+        Action::new(base.scope.clone(), "https://shop.example/orders/1234/")
+            .with_amount(50.0, Some("EUR")),
+    ];
+    actions.dedup();
+    let approvals: Vec<VerifiedApproval> = actions
+        .iter()
+        .map(|approved| {
+            verify_approval(
+                &setup,
+                &approval_for(&setup.agent, &setup.principal, approved),
+            )
+            .unwrap()
+        })
+        .collect();
+    for (i, wanted) in actions.iter().enumerate() {
+        for (j, approval) in approvals.iter().enumerate() {
+            let verdict = authorize(&setup.verified, wanted, Some(approval));
+            if i == j {
+                // Allowed unless the rights themselves refuse it (scope, currency).
+                assert!(
+                    !matches!(verdict, Err(Denied::ApprovalMismatch(_))),
+                    "{wanted}: {verdict:?}"
+                );
+            } else {
+                assert!(
+                    verdict.is_err(),
+                    "approval for {} accepted for {wanted}",
+                    approval.action
+                );
+            }
+        }
+    }
+    let respelled = Action::parse(r#"{"amount": 5e1, "currency": "EUR", "scope": "refunds:write", "resource": "https://shop.example/orders/1234"}"#).unwrap();
+    assert!(authorize(&setup.verified, &respelled, Some(&approvals[0])).is_ok());
+}

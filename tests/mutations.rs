@@ -776,6 +776,7 @@ fn chain_kind() -> Kind {
         "task": {"id": "T-9", "purpose": "handle refunds for order 1234"},
         "scope": ["refunds:*", "orders:read"],
         "resources": ["https://shop.example/orders/"],
+        "audience": [AUDIENCE, "https://bank-b.example"],
         "constraints": {"max_amount": 100, "currency": "EUR"},
         "max_delegation_depth": 2,
         "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
@@ -2319,6 +2320,53 @@ fn hop_object_edits<'a>(kind: &'a Kind, t: usize, expected: &Verified) -> Vec<Ed
             (
                 "resources a string".to_owned(),
                 edited("resources", Some(json!("https://shop.example/orders/"))),
+            ),
+            (
+                "resources with a tab in a dot segment".to_owned(),
+                edited(
+                    "resources",
+                    Some(json!(["https://shop.example/orders/1234/.\t./.\t./admin"])),
+                ),
+            ),
+            (
+                "resources with CR and LF in a dot segment".to_owned(),
+                edited(
+                    "resources",
+                    Some(json!(["https://shop.example/orders/.\r./.\n./admin"])),
+                ),
+            ),
+            (
+                "resources with credentials".to_owned(),
+                edited(
+                    "resources",
+                    Some(json!(["https://user:pw@shop.example/orders/1234"])),
+                ),
+            ),
+            (
+                "resources on another port".to_owned(),
+                edited(
+                    "resources",
+                    Some(json!(["https://shop.example:8443/orders/"])),
+                ),
+            ),
+            (
+                "audience widened".to_owned(),
+                edited(
+                    "audience",
+                    Some(json!([AUDIENCE, "https://bank-c.example"])),
+                ),
+            ),
+            (
+                "audience elsewhere".to_owned(),
+                edited("audience", Some(json!(["https://bank-b.example"]))),
+            ),
+            (
+                "audience empty".to_owned(),
+                edited("audience", Some(json!([]))),
+            ),
+            (
+                "audience a string".to_owned(),
+                edited("audience", Some(json!(AUDIENCE))),
             ),
             (
                 "currency changed".to_owned(),
