@@ -18,7 +18,7 @@ use crate::cli::{
 };
 use crate::error::CliError;
 use crate::io::read_bounded;
-use crate::timefmt::{relative, rfc3339};
+use crate::timefmt::{reason, relative, rfc3339};
 
 /// Largest claims file read, in bytes.
 const MAX_CLAIMS_BYTES: usize = 256 * 1024;
@@ -50,7 +50,7 @@ impl KdfArgs {
 
 fn wallet_error(error: WalletError) -> CliError {
     match error {
-        WalletError::Verify(error) => CliError::invalid(error.to_string()),
+        WalletError::Verify(error) => CliError::invalid(reason(&error)),
         other => CliError::failed(other.to_string()),
     }
 }
@@ -177,9 +177,10 @@ pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<
             } else {
                 let now = unix_now();
                 for summary in list {
-                    let expiry = summary
-                        .expires_at
-                        .map_or_else(|| "never".to_owned(), |exp| relative(exp, now));
+                    let expiry = summary.expires_at.map_or_else(
+                        || "never".to_owned(),
+                        |exp| format!("{} ({})", rfc3339(exp), relative(exp, now)),
+                    );
                     println!(
                         "{}  {}  from {}  expires {}",
                         summary.id,
