@@ -74,7 +74,9 @@ pub use keys::SigningKey;
 pub use schema::{SchemaRegistry, APPROVAL_VCT, PERSON_VCT, TASK_VCT};
 pub use status_list::STATUS_LIST_ENTRIES;
 pub use store::{KdfParams, StoreError};
-pub use wallet::{CredentialDetails, CredentialSummary, Passphrase, PurgeReport, Wallet};
+pub use wallet::{
+    CredentialDetails, CredentialSummary, KeySummary, Passphrase, PurgeReport, Wallet,
+};
 
 /// Seconds since the Unix epoch, from the system clock.
 pub fn unix_now() -> u64 {
