@@ -597,15 +597,35 @@ fn issue_prints_the_jti_on_stderr_and_with_json_beside_the_credential() {
         .strip_prefix("jti: ")
         .unwrap_or_else(|| panic!("{stderr:?}"))
         .to_owned();
-    assert!(jti.starts_with("urn:uuid:") || !jti.is_empty(), "{jti}");
-    let id = ok(agentid_stdin(
+    assert!(jti.starts_with("urn:agentid:credential:"), "{jti}");
+    // It is the credential's own jti.
+    let trust = home.path().join("trust.json");
+    std::fs::write(&trust, json!({"issuers": [{"id": issuer_did}]}).to_string()).unwrap();
+    let status = home.path().join("status.jwt");
+    ok(agentid(
+        &issuer,
+        &["status", "publish", "--out", status.to_str().unwrap()],
+    ));
+    let verdict: Value = serde_json::from_str(&ok(agentid_stdin(
+        &agent,
+        &[
+            "verify",
+            "-",
+            "--trust",
+            trust.to_str().unwrap(),
+            "--status",
+            status.to_str().unwrap(),
+            "--json",
+        ],
+        credential.as_bytes(),
+    )))
+    .unwrap();
+    assert_eq!(verdict["verified"]["credential_id"], jti.as_str());
+    ok(agentid_stdin(
         &agent,
         &["receive", "-"],
         credential.as_bytes(),
     ));
-    let shown: Value =
-        serde_json::from_str(&ok(agentid(&agent, &["show", &id, "--json"]))).unwrap();
-    assert!(shown.get("jti").is_none_or(|held| held == jti.as_str()));
 
     // --json: one object; its credential is what `receive` takes.
     let out = issue(&["--json"]);
