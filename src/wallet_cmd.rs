@@ -170,8 +170,9 @@ pub(crate) fn run(command: &Command, wallet: Option<&PathBuf>) -> Option<Result<
                         "{}",
                         serde_json::to_string_pretty(&keys).unwrap_or_default()
                     );
+                    return Ok(());
                 }
-                for key in keys.iter().filter(|_| !*json) {
+                for key in &keys {
                     let role = match &key.task {
                         Some(task) => format!("task {task}"),
                         None if key.root => "root".to_owned(),
