@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::cli::{BatchMode, VerifyBatchArgs};
 use crate::error::CliError;
 use crate::io::{read_file_limited, BoundedReadError};
-use crate::timefmt::parse_time;
+use crate::timefmt::{parse_time, reason};
 use crate::verify_cmd::{load_status, load_trust};
 
 /// Files read and verified together: bounds memory to this many presentations.
@@ -45,7 +45,7 @@ impl From<Result<Verified, VerifyError>> for Outcome {
             Ok(verified) => Outcome::Valid(Box::new(verified)),
             Err(error) => Outcome::Invalid {
                 kind: error.kind().as_str(),
-                reason: error.to_string(),
+                reason: reason(&error),
             },
         }
     }

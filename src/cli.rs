@@ -1,4 +1,26 @@
 //! Command-line definitions (clap). The contract is in docs/architecture.md.
+//!
+//! Exit status, the same for every command:
+//!
+//! - **0**: done (for `verify` and `verify-batch`: valid).
+//! - **1**: the material under test was checked and is invalid (`invalid: …`: a
+//!   presentation, credential or delegation, a denied action), or the operation was
+//!   refused or failed on its merits (`error: …`: wrong passphrase, wallet in use,
+//!   no such credential or jti, a false predicate, an I/O failure while writing).
+//! - **2**: usage: the command could not start as asked. Clap's own errors (unknown
+//!   flag, missing or malformed argument); a flag value it cannot use (`--ttl`,
+//!   `--at`, `--action`, `--prove`, claim paths, a subject that is not a did:key);
+//!   a file or directory the command reads that is missing, unreadable or malformed
+//!   (trust file, claims file, status token, the presentation or credential to read,
+//!   a backup to import, the verify-batch directory); no `--wallet`, or no wallet
+//!   there; a wallet where `init` or `import` would create one; an existing file
+//!   `export` would overwrite without `--force`; no passphrase; a request the wallet
+//!   refuses as asked (unknown credential type, claims outside its schema, a lifetime
+//!   past the type's maximum).
+//!
+//! Whether a file is "the command's input" (2 when unusable) or "the material under
+//! test" (1 when invalid) is decided by what it holds: a missing or unreadable file
+//! is always 2; a readable one whose content fails verification is 1.
 
 use std::path::PathBuf;
 
@@ -43,7 +65,8 @@ pub(crate) enum Command {
     /// Manage keys.
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Issue a credential with the wallet's root key; print it.
+    /// Issue a credential with the wallet's root key; print it on standard output
+    /// and its jti on standard error (`jti: …`), or both as JSON with --json.
     Issue(IssueArgs),
     /// Verify a credential, then store it; print its wallet id.
     Receive(ReceiveArgs),
@@ -58,7 +81,8 @@ pub(crate) enum Command {
     /// Change the wallet passphrase.
     #[command(subcommand)]
     Passphrase(PassphraseCommand),
-    /// Write an encrypted backup of the whole wallet.
+    /// Write an encrypted backup of the whole wallet (never over an existing file
+    /// unless --force).
     Export(ExportArgs),
     /// Restore a backup into a new wallet at --wallet DIR.
     Import(ImportArgs),
@@ -125,8 +149,8 @@ pub(crate) struct DelegateArgs {
 pub(crate) enum StatusCommand {
     /// Write the signed status list token (statuslist+jwt) verifiers take with --status.
     Publish {
-        /// Where to write it.
-        #[arg(long, value_name = "FILE")]
+        /// Where to write it (- for standard output, which then holds only the token).
+        #[arg(long, value_name = "FILE|-")]
         out: PathBuf,
         /// How long verifiers may use it, e.g. 1h.
         #[arg(long, default_value = "1h")]
@@ -177,6 +201,13 @@ pub(crate) enum KeyCommand {
         #[arg(long, value_enum, default_value = "eddsa")]
         alg: AlgArg,
     },
+    /// List the wallet's keys: DID, algorithm, root or task, creation time (never
+    /// secret material).
+    List {
+        /// Print JSON: [{"did", "alg", "root", "task", "created_at"}].
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +231,10 @@ pub(crate) struct IssueArgs {
     /// predicates about them (the output then carries the secret openings).
     #[arg(long, value_name = "PATHS", value_delimiter = ',')]
     pub(crate) commit: Vec<String>,
+    /// Print {"credential", "jti", "expires_at"} as JSON on standard output instead
+    /// (credential: exactly what the plain form prints, for `receive`).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -249,7 +284,8 @@ pub(crate) struct PresentArgs {
     #[arg(long, value_name = "JSON")]
     pub(crate) action: Option<String>,
     /// Prove a predicate on a committed claim without disclosing it (repeatable):
-    /// 'birthdate<=2008-11-22', 'level>=3', '3<=level<=5', or 'age>=18'.
+    /// 'birthdate<=2008-11-22', 'level>=3', '3<=level<=5', or 'age>=18' (spaces
+    /// around the operators are allowed: 'age >= 18').
     #[arg(long, value_name = "PREDICATE")]
     pub(crate) prove: Vec<String>,
 }
@@ -267,6 +303,10 @@ pub(crate) enum PassphraseCommand {
 pub(crate) struct ExportArgs {
     /// The backup file to write.
     pub(crate) file: PathBuf,
+    /// Replace FILE if it exists (atomically: the backup is written beside it, then
+    /// renamed over it). Without it an existing FILE is a usage error (exit 2).
+    #[arg(long)]
+    pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) kdf: KdfArgs,
 }

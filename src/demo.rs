@@ -385,7 +385,7 @@ fn parse_paths(paths: &[&str]) -> Result<Vec<agentid_verifier::ClaimPath>, CliEr
 fn report(what: &str, verdict: Result<agentid_verifier::Verified, agentid_verifier::VerifyError>) {
     match verdict {
         Ok(_) => println!("{what}: ACCEPTED (unexpected!)"),
-        Err(error) => println!("{what}: rejected ({error})"),
+        Err(error) => println!("{what}: rejected ({})", crate::timefmt::reason(&error)),
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::cli::VerifyArgs;
 use crate::error::CliError;
 use crate::io::read_bounded;
-use crate::timefmt::{parse_time, relative, rfc3339};
+use crate::timefmt::{parse_time, reason, relative, rfc3339};
 
 /// Largest trust file read, in bytes (the verifier also checks).
 const MAX_TRUST_FILE_BYTES: usize = 1024 * 1024;
@@ -81,7 +81,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
         Some(request) => verifier.verify_presentation(text, request, now),
         None => verifier.verify_credential(text, now),
     };
-    let verdict = verdict.map_err(|error| (error.kind().as_str(), error.to_string()));
+    let verdict = verdict.map_err(|error| (error.kind().as_str(), reason(&error)));
     let verdict = match (verdict, &action) {
         (Ok(verified), Some(action)) => {
             authorize_action(&verified, action, args.approval.as_deref(), &verifier, now)
@@ -221,9 +221,10 @@ pub(crate) fn print_verified(verified: &Verified, now: u64) {
     }
     match &verified.key_binding {
         Some(binding) => println!(
-            "  binding:   checked (audience {}, nonce {}, signed {})",
+            "  binding:   checked (audience {}, nonce {}, signed {}, {})",
             binding.audience,
             binding.nonce,
+            rfc3339(binding.issued_at),
             relative(binding.issued_at, now)
         ),
         None => println!("  binding:   NOT checked (issued credential; give --audience and --nonce to check a presentation)"),

@@ -1,5 +1,6 @@
-//! The wallet commands: `init`, `did`, `key new`, `issue`, `receive`, `list`,
-//! `show`, `present`, `purge`, `passphrase change`, `export`, `import`, `audit`.
+//! The wallet commands: `init`, `did`, `key new`, `key list`, `issue`, `receive`,
+//! `list`, `show`, `present`, `purge`, `passphrase change`, `export`, `import`,
+//! `audit`, `delegate`, `revoke`, `status publish`.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -11,14 +12,14 @@ use agentid_wallet::{
     issuance_text, unix_now, CredentialRequest, DelegationSpec, KdfLimits, KdfOrigin, KdfParams,
     Passphrase, StoreError, Wallet, WalletError,
 };
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::cli::{
     AlgArg, AuditCommand, Command, KdfArgs, KeyCommand, PassphraseCommand, StatusCommand,
 };
 use crate::error::CliError;
 use crate::io::read_bounded;
-use crate::timefmt::{relative, rfc3339};
+use crate::timefmt::{reason, relative, rfc3339};
 
 /// Largest claims file read, in bytes.
 const MAX_CLAIMS_BYTES: usize = 256 * 1024;
@@ -64,9 +65,12 @@ pub(crate) fn kdf_limits(allow_expensive_kdf: bool) -> KdfLimits {
     }
 }
 
+/// The exit status of a wallet error, by the rule in `cli.rs`: verification
+/// failures are `invalid` (1); requests the wallet refuses as asked, and a wallet
+/// directory that is missing or already taken, are usage (2); the rest failed (1).
 pub(crate) fn wallet_error(error: WalletError) -> CliError {
     match error {
-        WalletError::Verify(error) => CliError::invalid(error.to_string()),
+        WalletError::Verify(error) => CliError::invalid(reason(&error)),
         // The command's own --kdf-* flags: a usage error.
         WalletError::Store(StoreError::KdfAboveCeiling {
             origin: KdfOrigin::Requested,
@@ -77,8 +81,33 @@ pub(crate) fn wallet_error(error: WalletError) -> CliError {
         WalletError::Store(StoreError::KdfAboveCeiling { .. }) => CliError::failed(format!(
             "{error}; pass --allow-expensive-kdf if you trust this file"
         )),
+        WalletError::InvalidRequest(_)
+        | WalletError::InvalidClaims { .. }
+        | WalletError::UnknownCredentialType(..)
+        | WalletError::InvalidClaimPath(_)
+        | WalletError::NoSuchClaim(_)
+        | WalletError::Store(
+            StoreError::NotAWallet(_)
+            | StoreError::AlreadyExists(_)
+            | StoreError::InvalidKdfParams(_),
+        ) => CliError::usage(error.to_string()),
         other => CliError::failed(other.to_string()),
     }
+}
+
+/// `--prove` text with the spaces around its operators removed, so
+/// `'3 <= level <= 5'` and `'age >= 18'` read as `3<=level<=5` and `age>=18`.
+/// Spaces inside a claim path or bound are kept (and refused by the parser).
+fn compact_predicate(text: &str) -> String {
+    text.split("<=")
+        .map(|part| {
+            part.split(">=")
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(">=")
+        })
+        .collect::<Vec<_>>()
+        .join("<=")
 }
 
 /// Reads a passphrase from `variable`, or prompts on the terminal.
@@ -169,6 +198,32 @@ pub(crate) fn run(
         Command::Did => wallet_dir(wallet)
             .and_then(open)
             .map(|wallet| println!("{}", wallet.did())),
+        Command::Key(KeyCommand::List { json }) => {
+            wallet_dir(wallet).and_then(open).and_then(|wallet| {
+                let keys = wallet.keys().map_err(wallet_error)?;
+                if *json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&keys).unwrap_or_default()
+                    );
+                    return Ok(());
+                }
+                for key in &keys {
+                    let role = match &key.task {
+                        Some(task) => format!("task {task}"),
+                        None if key.root => "root".to_owned(),
+                        None => "(no task)".to_owned(),
+                    };
+                    println!(
+                        "{}  {}  {role}  created {}",
+                        key.did,
+                        key.alg,
+                        rfc3339(key.created_at)
+                    );
+                }
+                Ok(())
+            })
+        }
         Command::Key(KeyCommand::New { task, alg }) => {
             wallet_dir(wallet).and_then(open).and_then(|mut wallet| {
                 let did = wallet
@@ -213,9 +268,10 @@ pub(crate) fn run(
             } else {
                 let now = unix_now();
                 for summary in list {
-                    let expiry = summary
-                        .expires_at
-                        .map_or_else(|| "never".to_owned(), |exp| relative(exp, now));
+                    let expiry = summary.expires_at.map_or_else(
+                        || "never".to_owned(),
+                        |exp| format!("{} ({})", rfc3339(exp), relative(exp, now)),
+                    );
                     println!(
                         "{}  {}  from {}  expires {}",
                         summary.id,
@@ -265,7 +321,7 @@ pub(crate) fn run(
                 .prove
                 .iter()
                 .map(|text| {
-                    Predicate::parse(text, today)
+                    Predicate::parse(&compact_predicate(text), today)
                         .map_err(|error| CliError::usage(error.to_string()))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -308,12 +364,18 @@ pub(crate) fn run(
         }
         Command::Export(args) => wallet_dir(wallet).and_then(|dir| {
             let kdf = args.kdf.params(limits)?;
+            // Refused before the passphrase is asked for and the key derived.
+            if !args.force && args.file.symlink_metadata().is_ok() {
+                return Err(refuse_overwrite(&args.file));
+            }
             let passphrase = read_passphrase("AGENTID_PASSPHRASE", "Wallet passphrase: ", false)?;
             let mut wallet =
                 Wallet::open_with_limits(dir, &passphrase, limits).map_err(wallet_error)?;
-            let count = wallet
-                .export(&args.file, &passphrase, &kdf, unix_now())
-                .map_err(wallet_error)?;
+            let count = export_atomically(&args.file, args.force, |path| {
+                wallet
+                    .export(path, &passphrase, &kdf, unix_now())
+                    .map_err(wallet_error)
+            })?;
             println!(
                 "wrote {count} records to {} (encrypted under the wallet passphrase)",
                 args.file.display()
@@ -322,6 +384,9 @@ pub(crate) fn run(
         }),
         Command::Import(args) => wallet_dir(wallet).and_then(|dir| {
             let kdf = args.kdf.params(limits)?;
+            std::fs::File::open(&args.file).map_err(|error| {
+                CliError::usage(format!("cannot read {}: {error}", args.file.display()))
+            })?;
             let passphrase = read_passphrase("AGENTID_PASSPHRASE", "Backup passphrase: ", false)?;
             let wallet = Wallet::import_with_limits(
                 dir,
@@ -377,9 +442,16 @@ pub(crate) fn run(
             }
             let mut wallet = open(dir)?;
             let token = wallet.publish_status(unix_now(), ttl.as_secs()).map_err(wallet_error)?;
+            let uri = wallet.status_list_uri().map_err(wallet_error)?;
+            if out.as_os_str() == "-" {
+                // Standard output holds the token alone, for a pipe.
+                println!("{token}");
+                eprintln!("wrote the status list token for {uri} to standard output");
+                return Ok(());
+            }
             std::fs::write(out, format!("{token}\n"))
                 .map_err(|error| CliError::failed(format!("cannot write {}: {error}", out.display())))?;
-            println!("wrote the status list token for {} to {}", wallet.status_list_uri().map_err(wallet_error)?, out.display());
+            println!("wrote the status list token for {uri} to {}", out.display());
             Ok(())
         }),
         Command::Audit(AuditCommand::Verify) => {
@@ -448,6 +520,80 @@ fn issue(dir: &Path, args: &crate::cli::IssueArgs, limits: &KdfLimits) -> Result
     };
     let mut wallet = open_within(dir, limits)?;
     let issued = wallet.issue(&request, unix_now()).map_err(wallet_error)?;
-    println!("{}", issuance_text(&issued.sd_jwt, &issued.openings));
+    let credential = issuance_text(&issued.sd_jwt, &issued.openings);
+    if args.json {
+        println!(
+            "{}",
+            json!({"credential": credential, "jti": issued.credential_id, "expires_at": issued.expires_at})
+        );
+    } else {
+        // Standard output stays the credential alone, for `receive` and pipes.
+        println!("{credential}");
+        eprintln!("jti: {}", issued.credential_id);
+    }
     Ok(())
+}
+
+fn refuse_overwrite(path: &Path) -> CliError {
+    CliError::usage(format!(
+        "{} exists; give --force to replace it",
+        path.display()
+    ))
+}
+
+/// Runs `write` on a fresh temporary file beside `path`, then moves it to `path`:
+/// over an existing file only with `force` (a rename, atomic), else only if `path`
+/// still does not exist (a hard link, which never replaces). Either way `path` is
+/// never left half-written, and the temporary file is removed on failure.
+fn export_atomically<T>(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&Path) -> Result<T, CliError>,
+) -> Result<T, CliError> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let temporary = tempfile::Builder::new()
+        .prefix(".agentid-export-")
+        .tempfile_in(dir)
+        .map_err(|error| CliError::usage(format!("cannot write in {}: {error}", dir.display())))?;
+    let result = write(temporary.path())?;
+    let persisted = if force {
+        temporary.persist(path)
+    } else {
+        temporary.persist_noclobber(path)
+    };
+    persisted.map_err(|error| {
+        if error.error.kind() == std::io::ErrorKind::AlreadyExists {
+            refuse_overwrite(path)
+        } else {
+            CliError::failed(format!("cannot write {}: {}", path.display(), error.error))
+        }
+    })?;
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact_predicate;
+
+    #[test]
+    fn predicates_read_the_same_with_spaces_around_operators() {
+        for (text, compact) in [
+            ("age >= 18", "age>=18"),
+            (" age>=18 ", "age>=18"),
+            ("age>= 18", "age>=18"),
+            ("birthdate <= 2008-11-22", "birthdate<=2008-11-22"),
+            ("3 <= level <= 5", "3<=level<=5"),
+            ("\t3<=  level\t<=5\n", "3<=level<=5"),
+            ("level >= 3", "level>=3"),
+            ("a[0].b >= -7", "a[0].b>=-7"),
+            ("birth date <= 1", "birth date<=1"),
+            ("a >= 1 >= 2", "a>=1>=2"),
+            ("", ""),
+        ] {
+            assert_eq!(compact_predicate(text), compact, "{text:?}");
+        }
+    }
 }

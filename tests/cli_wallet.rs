@@ -52,6 +52,23 @@ fn failure(output: &Output) -> String {
     stderr
 }
 
+/// A usage error: exit 2, one line on stderr.
+fn usage(output: &Output) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "stdout: {} stderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr)
+        .trim_end()
+        .to_owned();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
 fn init(dir: &Path) -> String {
     let mut args = vec!["init"];
     args.extend(FAST_KDF);
@@ -268,10 +285,10 @@ fn clear_errors_for_wrong_passphrase_in_use_missing_wallet_and_bad_input() {
     assert!(agentid(&wallet, &["did"]).status.success());
 
     let missing = agentid(&home.path().join("nowhere"), &["did"]);
-    assert!(failure(&missing).contains("no wallet at"));
+    assert!(usage(&missing).contains("no wallet at"));
 
     let again = agentid(&wallet, &["init"]);
-    assert!(failure(&again).contains("already exists"));
+    assert!(usage(&again).contains("already exists"));
 
     let short = agentid_with(&home.path().join("short"), &["init"], "short");
     assert_eq!(short.status.code(), Some(2));
@@ -506,7 +523,7 @@ fn delegate_to_a_sub_agent_and_present_an_action() {
             "n",
         ],
     );
-    assert!(failure(&plain).contains("present it with an action"));
+    assert!(usage(&plain).contains("present it with an action"));
     let presentation = home.path().join("presentation");
     std::fs::write(
         &presentation,
@@ -601,4 +618,345 @@ fn delegate_to_a_sub_agent_and_present_an_action() {
         );
     }
     assert_eq!(decide("nonsense").status.code(), Some(2));
+}
+
+/// Runs `agentid --wallet DIR ARGS` with `stdin` on standard input.
+fn agentid_stdin(wallet: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentid"))
+        .arg("--wallet")
+        .arg(wallet)
+        .args(args)
+        .env("AGENTID_PASSPHRASE", PASSPHRASE)
+        .env_remove("AGENTID_WALLET")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn task_claims_file(dir: &Path, on_behalf_of: &str) -> String {
+    let claims = dir.join("task-claims.json");
+    std::fs::write(
+        &claims,
+        json!({"task": {"id": "T-9", "purpose": "p"}, "scope": ["refunds:write"], "on_behalf_of": on_behalf_of})
+            .to_string(),
+    )
+    .unwrap();
+    claims.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn issue_prints_the_jti_on_stderr_and_with_json_beside_the_credential() {
+    let home = tempfile::tempdir().unwrap();
+    let (issuer, agent) = (home.path().join("issuer"), home.path().join("agent"));
+    let issuer_did = init(&issuer);
+    let agent_did = init(&agent);
+    let claims = task_claims_file(home.path(), &issuer_did);
+    let issue = |extra: &[&str]| {
+        let mut args = vec![
+            "issue",
+            "--subject",
+            &agent_did,
+            "--vct",
+            "urn:agentid:vct:task:1",
+            "--claims",
+            &claims,
+        ];
+        args.extend(extra);
+        agentid(&issuer, &args)
+    };
+
+    // Plain: standard output is the credential alone, the jti goes to stderr.
+    let plain = issue(&[]);
+    let stderr = String::from_utf8(plain.stderr.clone()).unwrap();
+    let credential = ok(plain);
+    assert_eq!(credential.lines().count(), 1, "{credential}");
+    let jti = stderr
+        .trim_end()
+        .strip_prefix("jti: ")
+        .unwrap_or_else(|| panic!("{stderr:?}"))
+        .to_owned();
+    assert!(jti.starts_with("urn:agentid:credential:"), "{jti}");
+    // It is the credential's own jti.
+    let trust = home.path().join("trust.json");
+    std::fs::write(&trust, json!({"issuers": [{"id": issuer_did}]}).to_string()).unwrap();
+    let status = home.path().join("status.jwt");
+    ok(agentid(
+        &issuer,
+        &["status", "publish", "--out", status.to_str().unwrap()],
+    ));
+    let verdict: Value = serde_json::from_str(&ok(agentid_stdin(
+        &agent,
+        &[
+            "verify",
+            "-",
+            "--trust",
+            trust.to_str().unwrap(),
+            "--status",
+            status.to_str().unwrap(),
+            "--json",
+        ],
+        credential.as_bytes(),
+    )))
+    .unwrap();
+    assert_eq!(verdict["verified"]["credential_id"], jti.as_str());
+    ok(agentid_stdin(
+        &agent,
+        &["receive", "-"],
+        credential.as_bytes(),
+    ));
+
+    // --json: one object; its credential is what `receive` takes.
+    let out = issue(&["--json"]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let issued: Value = serde_json::from_str(&ok(out)).unwrap();
+    let credential = issued["credential"].as_str().unwrap();
+    let jti = issued["jti"].as_str().unwrap();
+    assert!(issued["expires_at"].as_u64().is_some(), "{issued}");
+    ok(agentid_stdin(
+        &agent,
+        &["receive", "-"],
+        credential.as_bytes(),
+    ));
+    // The jti is the one the issuer revokes by.
+    ok(agentid(&issuer, &["revoke", jti]));
+}
+
+#[test]
+fn key_list_shows_every_key_and_no_secret() {
+    let home = tempfile::tempdir().unwrap();
+    let wallet = home.path().join("w");
+    let root = init(&wallet);
+    let task = ok(agentid(
+        &wallet,
+        &["key", "new", "--task", "T-7", "--alg", "es256"],
+    ));
+    let lines = ok(agentid(&wallet, &["key", "list"]));
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!("{root}  EdDSA  root  created 20")),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with(&format!("{task}  ES256  task T-7  created 20")),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[1].ends_with('Z'), "RFC 3339: {}", lines[1]);
+
+    let keys: Value =
+        serde_json::from_str(&ok(agentid(&wallet, &["key", "list", "--json"]))).unwrap();
+    assert_eq!(
+        keys,
+        json!([
+            {"did": root, "alg": "EdDSA", "root": true, "task": null, "created_at": keys[0]["created_at"]},
+            {"did": task, "alg": "ES256", "root": false, "task": "T-7", "created_at": keys[1]["created_at"]},
+        ])
+    );
+    assert!(keys[0]["created_at"].as_u64().unwrap() > 1_700_000_000);
+}
+
+#[test]
+fn prove_accepts_spaces_around_every_operator() {
+    let home = tempfile::tempdir().unwrap();
+    let (issuer, agent) = (home.path().join("issuer"), home.path().join("agent"));
+    let issuer_did = init(&issuer);
+    let agent_did = init(&agent);
+    let claims = home.path().join("person.json");
+    std::fs::write(
+        &claims,
+        json!({"given_name": "Alice", "family_name": "Example", "birthdate": "1990-05-17"})
+            .to_string(),
+    )
+    .unwrap();
+    let credential = ok(agentid(
+        &issuer,
+        &[
+            "issue",
+            "--subject",
+            &agent_did,
+            "--vct",
+            "urn:agentid:vct:person:1",
+            "--claims",
+            claims.to_str().unwrap(),
+            "--commit",
+            "birthdate",
+        ],
+    ));
+    let id = ok(agentid_stdin(
+        &agent,
+        &["receive", "-"],
+        credential.as_bytes(),
+    ));
+    let status = home.path().join("status.jwt");
+    ok(agentid(
+        &issuer,
+        &["status", "publish", "--out", status.to_str().unwrap()],
+    ));
+    let trust = home.path().join("trust.json");
+    std::fs::write(&trust, json!({"issuers": [{"id": issuer_did}]}).to_string()).unwrap();
+
+    for (predicate, proven) in [
+        ("age >= 18", "birthdate <= "),
+        ("  age>= 18 ", "birthdate <= "),
+        ("birthdate <= 2008-11-22", "birthdate <= 2008-11-22"),
+        (
+            "1900-01-01 <= birthdate <= 2000-01-01",
+            "1900-01-01 <= birthdate <= 2000-01-01",
+        ),
+        ("birthdate>=1980-01-01", "birthdate >= 1980-01-01"),
+    ] {
+        let presentation = ok(agentid(
+            &agent,
+            &[
+                "present",
+                "--credential",
+                &id,
+                "--audience",
+                "https://bank.example",
+                "--nonce",
+                "n-1",
+                "--prove",
+                predicate,
+            ],
+        ));
+        let verdict = ok(agentid_stdin(
+            &agent,
+            &[
+                "verify",
+                "-",
+                "--audience",
+                "https://bank.example",
+                "--nonce",
+                "n-1",
+                "--trust",
+                trust.to_str().unwrap(),
+                "--status",
+                status.to_str().unwrap(),
+            ],
+            presentation.as_bytes(),
+        ));
+        assert!(
+            verdict.contains(&format!("  proven:    {proven}")),
+            "{predicate}: {verdict}"
+        );
+    }
+    // A space inside a claim path is not an operator's space: it stays, and names
+    // another claim (with no commitment).
+    let other_claim = failure(&agentid(
+        &agent,
+        &[
+            "present",
+            "--credential",
+            &id,
+            "--audience",
+            "a",
+            "--nonce",
+            "n",
+            "--prove",
+            "birth date <= 2008-11-22",
+        ],
+    ));
+    assert!(
+        other_claim.contains("birth date has no issuer-signed commitment"),
+        "{other_claim}"
+    );
+}
+
+#[test]
+fn status_publish_out_dash_writes_the_token_alone_to_stdout() {
+    let home = tempfile::tempdir().unwrap();
+    let issuer = home.path().join("issuer");
+    init(&issuer);
+    let out = agentid(&issuer, &["status", "publish", "--out", "-"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let token = ok(out);
+    assert_eq!(token.lines().count(), 1, "{token}");
+    assert_eq!(token.split('.').count(), 3, "a compact JWS: {token}");
+    assert!(stderr.contains("standard output"), "{stderr}");
+    assert!(!home.path().join("-").exists());
+}
+
+#[test]
+fn export_never_overwrites_without_force_and_replaces_atomically_with_it() {
+    let home = tempfile::tempdir().unwrap();
+    let wallet = home.path().join("w");
+    let did = init(&wallet);
+    let backup = home.path().join("backup.agentid");
+    std::fs::write(&backup, "precious").unwrap();
+    let export = |extra: &[&str]| {
+        let mut args = vec!["export", backup.to_str().unwrap()];
+        args.extend(FAST_KDF);
+        args.extend(extra);
+        agentid(&wallet, &args)
+    };
+    let refused = usage(&export(&[]));
+    assert!(refused.contains("--force"), "{refused}");
+    assert_eq!(std::fs::read(&backup).unwrap(), b"precious");
+
+    ok(export(&["--force"]));
+    assert_ne!(std::fs::read(&backup).unwrap(), b"precious");
+    let mut names: Vec<String> = std::fs::read_dir(home.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["backup.agentid", "w"], "no temporary file is left");
+    let restored = home.path().join("restored");
+    let mut import = vec!["import", backup.to_str().unwrap()];
+    import.extend(FAST_KDF);
+    ok(agentid(&restored, &import));
+    assert_eq!(ok(agentid(&restored, &["did"])), did);
+
+    // A fresh file is written without --force.
+    let fresh = home.path().join("fresh.agentid");
+    let mut args = vec!["export", fresh.to_str().unwrap()];
+    args.extend(FAST_KDF);
+    ok(agentid(&wallet, &args));
+    assert!(fresh.exists());
+}
+
+#[test]
+fn init_can_be_run_again_after_an_interrupted_init() {
+    let home = tempfile::tempdir().unwrap();
+
+    // Interrupted during the key derivation: only the lock file.
+    let only_lock = home.path().join("only-lock");
+    std::fs::create_dir(&only_lock).unwrap();
+    std::fs::write(only_lock.join("wallet.lock"), "").unwrap();
+    let did = init(&only_lock);
+    assert_eq!(ok(agentid(&only_lock, &["did"])), did);
+
+    // The lock, a half-written temporary header and an empty database directory.
+    let partial = home.path().join("partial");
+    std::fs::create_dir_all(partial.join("db")).unwrap();
+    std::fs::write(partial.join("wallet.lock"), "").unwrap();
+    std::fs::write(partial.join("wallet.header.tmp"), "{\"form").unwrap();
+    let did = init(&partial);
+    assert_eq!(ok(agentid(&partial, &["did"])), did);
+
+    // A wallet whose header is gone still holds records: never replaced.
+    let headless = home.path().join("headless");
+    init(&headless);
+    std::fs::remove_file(headless.join("wallet.header")).unwrap();
+    assert!(usage(&agentid(&headless, &["init"])).contains("already exists"));
+    assert!(headless.join("db").exists());
+
+    // Anything else in the directory: refused, untouched.
+    let other = home.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("wallet.lock"), "").unwrap();
+    std::fs::write(other.join("notes.txt"), "mine").unwrap();
+    assert!(usage(&agentid(&other, &["init"])).contains("already exists"));
+    assert_eq!(std::fs::read(other.join("notes.txt")).unwrap(), b"mine");
 }

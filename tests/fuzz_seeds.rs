@@ -25,7 +25,7 @@ use agentid_verifier::{
     PublicKey, StatusLists, TrustStore, Verifier, VerifyError,
 };
 use agentid_wallet::{
-    did_key_url, present, present_delegated, present_with_predicates, CredentialRequest,
+    cnf, did_key_url, present, present_delegated, present_with_predicates, CredentialRequest,
     DelegationSpec, Issuer, SigningKey, PERSON_VCT, TASK_VCT,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -365,6 +365,12 @@ fn generate() -> Generated {
         );
     }
 
+    // signed_credential/: NumericDates at and past the end of RFC 3339 (year 10000),
+    // 2^53 and u64::MAX, in the credential and in the KB-JWT.
+    for (name, bytes) in signed_credential_seeds(&issuer_did, &holder) {
+        add(format!("signed_credential/{name}.txt"), bytes);
+    }
+
     // inputs/: `<kind letter><text>`, named `<kind>-ok-N` or `<kind>-bad-N`.
     let jwks: Vec<String> = [
         holder.public_key(),
@@ -430,13 +436,92 @@ fn generate() -> Generated {
     Generated { context, files }
 }
 
-const TARGET_DIRS: [&str; 5] = [
+const TARGET_DIRS: [&str; 6] = [
     "presentation",
     "did_key",
     "status_token",
     "predicate_proof",
     "inputs",
+    "signed_credential",
 ];
+
+/// First second of year 10000: one past the last RFC 3339 time.
+const YEAR_10000: u64 = 253_402_300_800;
+
+/// The `signed_credential` seeds, `<ok|bad>-<what>` → `<credential payload>[\n<KB-JWT
+/// payload>]`: deterministic JSON (no salts), so they are the same at every write.
+fn signed_credential_seeds(issuer_did: &str, holder: &SigningKey) -> Vec<(String, Vec<u8>)> {
+    let credential = json!({
+        "iss": issuer_did, "iat": NOW - 60, "nbf": NOW - 60, "exp": NOW + 600,
+        "vct": TASK_VCT, "cnf": cnf(holder.public_key()), "_sd_alg": "sha-256"
+    });
+    let kb = json!({"iat": NOW, "aud": AUDIENCE, "nonce": NONCE});
+    let with = |base: &Value, name: &str, value: Value| {
+        let mut out = base.clone();
+        out[name] = value;
+        out
+    };
+    let past_u64 = serde_json::Number::from_f64(18_446_744_073_709_551_616.0).unwrap();
+    let cases: Vec<(&str, Value, Option<Value>)> = vec![
+        ("ok-credential", credential.clone(), None),
+        (
+            "ok-exp-year-10000",
+            with(&credential, "exp", json!(YEAR_10000)),
+            None,
+        ),
+        (
+            "ok-exp-2-pow-53",
+            with(&credential, "exp", json!(1u64 << 53)),
+            None,
+        ),
+        (
+            "ok-exp-u64-max",
+            with(&credential, "exp", json!(u64::MAX)),
+            None,
+        ),
+        (
+            "bad-exp-past-u64",
+            with(&credential, "exp", Value::Number(past_u64)),
+            None,
+        ),
+        (
+            "bad-nbf-year-10000",
+            with(&credential, "nbf", json!(YEAR_10000)),
+            None,
+        ),
+        (
+            "bad-iat-u64-max",
+            with(&credential, "iat", json!(u64::MAX)),
+            None,
+        ),
+        (
+            "ok-kb-exp-year-10000",
+            credential.clone(),
+            Some(with(&kb, "exp", json!(YEAR_10000))),
+        ),
+        (
+            "bad-kb-iat-u64-max",
+            credential.clone(),
+            Some(with(&kb, "iat", json!(u64::MAX))),
+        ),
+        (
+            "bad-kb-nbf-u64-max",
+            credential.clone(),
+            Some(with(&kb, "nbf", json!(u64::MAX))),
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, credential, kb)| {
+            let mut text = credential.to_string();
+            if let Some(kb) = kb {
+                text.push('\n');
+                text.push_str(&kb.to_string());
+            }
+            (name.to_owned(), text.into_bytes())
+        })
+        .collect()
+}
 
 fn write_seeds() {
     let generated = generate();
@@ -557,6 +642,47 @@ fn check_predicate_proofs(context: &Context, verifier: &Verifier, holder: &Signi
     assert_eq!(proven, context.predicate_statements.len());
 }
 
+fn check_signed_credentials(
+    context: &Context,
+    verifier: &Verifier,
+    issuer: &SigningKey,
+    holder: &SigningKey,
+) {
+    let expected = signed_credential_seeds(&context.issuer_did, holder);
+    let found = seeds("signed_credential");
+    let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
+        files
+            .iter()
+            .map(|(name, _)| name.trim_end_matches(".txt").to_owned())
+            .collect()
+    };
+    let mut wanted = names(&expected);
+    wanted.sort();
+    assert_eq!(
+        names(&found),
+        wanted,
+        "signed_credential seeds are missing or extra"
+    );
+    for (name, bytes) in found {
+        let presentation = context
+            .signed_presentation(&bytes, &|message| issuer.sign(message), &|message| {
+                holder.sign(message)
+            })
+            .unwrap_or_else(|| panic!("{name} is not a signed_credential input"));
+        let verdict = if bytes.contains(&b'\n') {
+            assert_batch_agrees(verifier, context, &presentation, &name);
+            verifier.verify_presentation(&presentation, &context.request, context.now)
+        } else {
+            verifier.verify_credential(&presentation, context.now)
+        };
+        assert_eq!(
+            verdict.is_ok(),
+            name.starts_with("ok-"),
+            "{name}: {verdict:?}"
+        );
+    }
+}
+
 fn check_did_keys() {
     for (name, bytes) in seeds("did_key") {
         let did = text(&bytes);
@@ -623,6 +749,7 @@ fn fuzz_seeds_get_their_verdicts_under_the_fuzz_context() {
     check_presentations(&context, &verifier);
     check_status_tokens(&context, &issuer);
     check_predicate_proofs(&context, &verifier, &holder);
+    check_signed_credentials(&context, &verifier, &issuer, &holder);
     check_did_keys();
     check_inputs(&context);
 }

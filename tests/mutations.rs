@@ -1407,6 +1407,9 @@ fn encoding_ops(kind: &Kind, out: &mut Mutants) {
             numbers.push(("one second later".into(), (value + 1).to_string()));
             numbers.push(("zero".into(), "0".into()));
             numbers.push(("u64::MAX".into(), u64::MAX.to_string()));
+            for (what, number) in FAR_FUTURE {
+                numbers.push((what.into(), number.to_string()));
+            }
             numbers.push(("removed".into(), String::new()));
             for (what, number) in numbers {
                 let edited = if number.is_empty() {
@@ -1423,6 +1426,18 @@ fn encoding_ops(kind: &Kind, out: &mut Mutants) {
         }
     }
 }
+
+/// NumericDates at the edges of what prints and what a double holds: the last RFC
+/// 3339 second, the first of year 10000, 2^53 ± 1 and the top of u64.
+const FAR_FUTURE: [(&str, u64); 7] = [
+    ("9999-12-31T23:59:59Z", 253_402_300_799),
+    ("year 10000", 253_402_300_800),
+    ("2^53 - 1", (1 << 53) - 1),
+    ("2^53", 1 << 53),
+    ("2^53 + 1", (1 << 53) + 1),
+    ("u64::MAX - 1", u64::MAX - 1),
+    ("u64::MAX", u64::MAX),
+];
 
 enum Sign<'a> {
     /// By the token's own signer (the holder or delegate, who may be malicious).
@@ -2823,4 +2838,110 @@ fn delegation_chain_mutants_are_all_rejected() {
 #[test]
 fn issued_credential_mutants_are_all_rejected() {
     sweep(credential_kind());
+}
+
+/// Far-future NumericDates that their real signers sign: the issuer (`exp`, `nbf`,
+/// `iat` of the credential) and the holder (`exp`, `nbf`, `iat` of the KB-JWT). None
+/// makes the verifier panic; each gets the verdict the validity rules give it (a far
+/// `exp` is simply a long life; a far `nbf` or `iat` is not yet valid; a far KB-JWT
+/// `iat` is outside the window); the batch path agrees with the single path on every
+/// one, and an issued credential verifies the same way without key binding.
+#[test]
+fn numeric_dates_beyond_year_9999_resigned_get_their_verdicts_without_panicking() {
+    let secret = [0x42; 32];
+    let issuer_key = SigningKey::from_secret_bytes(Algorithm::EdDSA, &secret).unwrap();
+    let issuer =
+        Issuer::from_did_key(SigningKey::from_secret_bytes(Algorithm::EdDSA, &secret).unwrap())
+            .unwrap();
+    let agent = SigningKey::generate(Algorithm::EdDSA);
+    let credential = issuer
+        .issue(
+            &CredentialRequest {
+                vct: TASK_VCT.into(),
+                subject: agent.did().unwrap(),
+                holder_key: agent.public_key().clone(),
+                claims: task_claims(),
+                disclosable: Vec::new(),
+                lifetime_secs: 900,
+                committed: Vec::new(),
+            },
+            NOW,
+        )
+        .unwrap()
+        .sd_jwt;
+    let presentation = present(&credential, &agent, &[], &request(), NOW).unwrap();
+    let verifier = verifier_for(&issuer);
+    let seed = verifier
+        .verify_presentation(&presentation, &request(), NOW)
+        .unwrap();
+    let seed_json = serde_json::to_value(&seed).unwrap();
+    let shape = Shape::parse(&presentation);
+    let keys = [None, Some(&agent)];
+
+    // (token, field, value, detail, mutant)
+    let mut mutants: Vec<(usize, &str, u64, String, String)> = Vec::new();
+    for (t, signer) in [(0, &issuer_key), (1, &agent)] {
+        let token = open(shape.token(t));
+        for field in ["exp", "nbf", "iat"] {
+            for (what, value) in FAR_FUTURE {
+                let payload = with_member(&token.payload, field, Some(json!(value)));
+                let mut mutant = shape.clone();
+                mutant.set_token(t, seal(signer, &render_map(&token.header), &payload));
+                rebind(&mut mutant, &keys, t + 1);
+                let detail = format!("token {t} {field} = {what}");
+                mutants.push((t, field, value, detail, mutant.join()));
+            }
+        }
+    }
+
+    let request = request();
+    let items: Vec<BatchItem<'_>> = mutants
+        .iter()
+        .map(|(_, _, _, _, text)| BatchItem {
+            presentation: text,
+            request: &request,
+        })
+        .collect();
+    let batch = verifier.verify_batch(&items, NOW);
+    assert_eq!(batch.len(), mutants.len());
+    for ((t, field, value, detail, text), batch) in mutants.iter().zip(&batch) {
+        let value = *value;
+        let single = verifier.verify_presentation(text, &request, NOW);
+        let single_json = single
+            .clone()
+            .map(|verified| serde_json::to_value(verified).unwrap());
+        assert!(
+            same_verdict(&single_json, batch),
+            "{detail}: single {single:?}, batch {batch:?}"
+        );
+        match (*t, *field) {
+            (0, "exp") => {
+                let verified = single.unwrap_or_else(|error| panic!("{detail}: {error}"));
+                assert_eq!(verified.expires_at, Some(value), "{detail}");
+                let mut expected = seed_json.clone();
+                expected["expires_at"] = json!(value);
+                assert_eq!(
+                    serde_json::to_value(&verified).unwrap(),
+                    expected,
+                    "{detail}"
+                );
+                // The issued credential alone, without key binding.
+                let credential = text.rsplit_once('~').unwrap().0.to_owned() + "~";
+                let alone = verifier.verify_credential(&credential, NOW).unwrap();
+                assert_eq!(alone.expires_at, Some(value), "{detail}");
+            }
+            (0, "nbf" | "iat") | (1, "nbf") => assert_eq!(
+                single.unwrap_err(),
+                VerifyError::NotYetValid { valid_from: value },
+                "{detail}"
+            ),
+            (1, "exp") => assert_eq!(single_json.unwrap(), seed_json, "{detail}"),
+            (1, "iat") => assert_eq!(
+                single.unwrap_err(),
+                VerifyError::StaleKeyBinding { iat: value },
+                "{detail}"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -179,6 +179,40 @@ impl Context {
             _ => None,
         }
     }
+
+    /// The `signed_credential` target's input → a credential or presentation the
+    /// trusted issuer really signed: the input is `<credential payload
+    /// JSON>[\n<KB-JWT payload JSON>]`. The payload is signed by the issuer under
+    /// `{"alg": "EdDSA", "typ": "dc+sd-jwt", "kid": <issuer kid>}` and followed by `~`;
+    /// a KB-JWT payload gets the right `sd_hash` (so it reaches the time checks) and
+    /// is signed by `sign_holder` under `{"alg": "EdDSA", "typ": "kb+jwt"}`. The
+    /// fuzzer thus mutates NumericDates (`iat`, `nbf`, `exp`, up to `u64::MAX` and
+    /// past it) behind valid signatures. `None` when a part is not JSON.
+    pub(crate) fn signed_presentation(
+        &self,
+        input: &[u8],
+        sign_issuer: Sign<'_>,
+        sign_holder: Sign<'_>,
+    ) -> Option<String> {
+        let (credential, key_binding) = match input.iter().position(|&byte| byte == b'\n') {
+            Some(split) => (&input[..split], Some(&input[split + 1..])),
+            None => (input, None),
+        };
+        let payload: Value = serde_json::from_slice(credential).ok()?;
+        let header = json!({"alg": "EdDSA", "typ": "dc+sd-jwt", "kid": self.issuer_kid});
+        let mut presentation = sign_compact(&header, &payload, sign_issuer);
+        presentation.push('~');
+        if let Some(key_binding) = key_binding {
+            let mut payload: Value = serde_json::from_slice(key_binding).ok()?;
+            if let Some(object) = payload.as_object_mut() {
+                object.insert("sd_hash".into(), sha256_b64(&presentation).into());
+            }
+            let header = json!({"alg": "EdDSA", "typ": "kb+jwt"});
+            let kb_jwt = sign_compact(&header, &payload, sign_holder);
+            presentation.push_str(&kb_jwt);
+        }
+        Some(presentation)
+    }
 }
 
 /// A compact JWS of `header` and `payload` (any JSON) signed with `sign`.

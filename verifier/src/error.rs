@@ -119,13 +119,13 @@ pub enum VerifyError {
     #[error("invalid disclosure: {0}")]
     InvalidDisclosure(String),
     /// The credential's `exp` has passed (allowing for clock skew).
-    #[error("credential expired at {expired_at}")]
+    #[error("credential expired at {}", crate::timefmt::rfc3339(*expired_at))]
     Expired {
         /// The `exp` claim, in seconds since the Unix epoch.
         expired_at: u64,
     },
     /// The credential's `nbf` (or `iat`) lies in the future (allowing for clock skew).
-    #[error("credential not valid before {valid_from}")]
+    #[error("credential not valid before {}", crate::timefmt::rfc3339(*valid_from))]
     NotYetValid {
         /// The `nbf` or `iat` claim, in seconds since the Unix epoch.
         valid_from: u64,
@@ -172,7 +172,7 @@ pub enum VerifyError {
     #[error("delegation chain contains a cycle")]
     DelegationCycle,
     /// The KB-JWT's `iat` is too old or in the future.
-    #[error("key binding issued at {iat} is outside the accepted window")]
+    #[error("key binding issued at {} is outside the accepted window", crate::timefmt::rfc3339(*iat))]
     StaleKeyBinding {
         /// The KB-JWT's `iat`.
         iat: u64,

@@ -47,6 +47,7 @@ pub mod resource;
 mod reveal;
 mod sd_jwt;
 mod status;
+mod timefmt;
 mod transcript;
 mod trust;
 mod verify;
@@ -62,6 +63,7 @@ pub use sd_jwt::{sha256_b64, DisclosureMap, UnverifiedSdJwt};
 pub use status::{
     Status, StatusList, StatusLists, MAX_STATUS_LIST_BYTES, MAX_STATUS_TOKEN_BYTES, STATUS_LIST_TYP,
 };
+pub use timefmt::rfc3339;
 pub use trust::{TrustStore, TrustedIssuer, MAX_TRUST_FILE_BYTES, MAX_TRUST_FILE_DEPTH};
 pub use verify::{
     KeyBinding, Policy, PresentationRequest, Verified, Verifier, DEFAULT_CLOCK_SKEW_SECS,

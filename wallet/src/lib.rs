@@ -77,7 +77,9 @@ pub use store::{
     KdfLimits, KdfOrigin, KdfParameter, KdfParams, StoreError, MAX_KDF_MEMORY_KIB,
     MAX_KDF_PARALLELISM, MAX_KDF_PASSES,
 };
-pub use wallet::{CredentialDetails, CredentialSummary, Passphrase, PurgeReport, Wallet};
+pub use wallet::{
+    CredentialDetails, CredentialSummary, KeySummary, Passphrase, PurgeReport, Wallet,
+};
 
 /// Seconds since the Unix epoch, from the system clock.
 pub fn unix_now() -> u64 {

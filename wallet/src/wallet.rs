@@ -135,6 +135,22 @@ pub struct CredentialDetails {
     pub disclosable: Vec<String>,
 }
 
+/// What `key list` shows of a signing key: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct KeySummary {
+    /// Its did:key.
+    pub did: String,
+    /// Its JOSE algorithm (`EdDSA`, `ES256`, `ES256K`).
+    pub alg: String,
+    /// True for the wallet's root identity key.
+    pub root: bool,
+    /// The task a per-task key is for (`None` for the root key).
+    pub task: Option<String>,
+    /// When the wallet made it (seconds since the Unix epoch).
+    pub created_at: u64,
+}
+
 /// What `purge` destroyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -261,6 +277,30 @@ impl Wallet {
         )?;
         self.store.commit(batch)?;
         Ok(did)
+    }
+
+    /// Every signing key the wallet holds (purged task keys are gone): the root key
+    /// first, then by creation time. No secret leaves the store.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn keys(&self) -> Result<Vec<KeySummary>, WalletError> {
+        let mut keys = self
+            .store
+            .scan(Kind::Key)
+            .map(|record| {
+                let record: KeyRecord = decode(&record?.body)?;
+                Ok(KeySummary {
+                    root: record.did == self.root_did,
+                    did: record.did.clone(),
+                    alg: record.alg.clone(),
+                    task: record.task.clone(),
+                    created_at: record.created_at,
+                })
+            })
+            .collect::<Result<Vec<_>, WalletError>>()?;
+        keys.sort_by(|a, b| (!a.root, a.created_at, &a.did).cmp(&(!b.root, b.created_at, &b.did)));
+        Ok(keys)
     }
 
     /// The signing key with this DID, read from the store.

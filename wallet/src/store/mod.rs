@@ -216,18 +216,30 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Creates a wallet store in `dir` (which must not exist, or be empty).
+    /// Creates a wallet store in `dir` (which must not exist, be empty, or hold
+    /// what an interrupted `create` leaves: no header, only the lock file, a
+    /// temporary header or a database without records — these are replaced).
     ///
     /// # Errors
     /// [`StoreError::AlreadyExists`], [`StoreError::InvalidKdfParams`] or I/O errors.
     pub fn create(dir: &Path, passphrase: &[u8], kdf: &KdfParams) -> Result<Self, StoreError> {
         kdf.check()?;
-        if dir.exists() && fs::read_dir(dir)?.next().is_some() {
-            return Err(StoreError::AlreadyExists(dir.display().to_string()));
+        let exists = || StoreError::AlreadyExists(dir.display().to_string());
+        if dir.exists() && !only_leftovers(dir)? {
+            return Err(exists());
         }
         fs::create_dir_all(dir)?;
         restrict_permissions(dir)?;
         let lock = lock(dir)?;
+        // A database without a header cannot be opened by anyone; one with records
+        // lost its header (kept, in case the header comes back), an empty one is
+        // what an interrupted create left.
+        if dir.join(DB_DIR).exists() {
+            if !sled::open(dir.join(DB_DIR))?.is_empty() {
+                return Err(exists());
+            }
+            fs::remove_dir_all(dir.join(DB_DIR))?;
+        }
         let data_key = SecretKey::random();
         header::write(dir, passphrase, kdf, &data_key)?;
         Self::open_db(dir, data_key, lock)
@@ -440,6 +452,26 @@ impl Store {
         self.db.flush()?;
         Ok(())
     }
+}
+
+/// True when `dir` holds no header and nothing but what an interrupted
+/// [`Store::create`] leaves (the lock file, a temporary header, the database
+/// directory): such a directory can be created again.
+fn only_leftovers(dir: &Path) -> Result<bool, StoreError> {
+    if dir.join(header::HEADER_FILE).exists() {
+        return Ok(false);
+    }
+    let temporary_header = format!("{}.tmp", header::HEADER_FILE);
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if ![LOCK_FILE, DB_DIR, temporary_header.as_str()]
+            .iter()
+            .any(|allowed| name == *allowed)
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Takes the wallet's advisory lock, or reports that another process holds it.
