@@ -64,6 +64,10 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
     };
     let max_bytes = policy.limits.max_presentation_bytes;
     let action = args.action.as_deref().map(parse_action).transpose()?;
+    if args.approval.is_some() && action.is_none() {
+        return Err(CliError::usage("--approval needs --action (the action it approves)"));
+    }
+    let approval = args.approval.as_deref().map(read_approval).transpose()?;
     let status = load_status(&args.status, &trust, &policy, now)?;
     let verifier = Verifier::new(trust, policy).with_status_lists(status);
 
@@ -84,7 +88,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let verdict = verdict.map_err(|error| (error.kind().as_str(), reason(&error)));
     let verdict = match (verdict, &action) {
         (Ok(verified), Some(action)) => {
-            authorize_action(&verified, action, args.approval.as_deref(), &verifier, now)
+            authorize_action(&verified, action, approval.as_deref(), &verifier, now)
                 .map(|authorized| (verified, Some(authorized)))
         }
         (Ok(verified), None) => Ok((verified, None)),
@@ -129,31 +133,28 @@ fn parse_action(text: &str) -> Result<Action, CliError> {
 /// Most bytes an approval file may hold.
 const MAX_APPROVAL_BYTES: usize = 64 * 1024;
 
-/// Decides the `--action` for a verified presentation. An approval file is checked
-/// by the same verifier (trust store, status lists, policy) as the presentation,
-/// as a credential from its root principal. A denial is `("denied", reason)`.
+/// Reads an approval file: the command's own input, so a missing or unreadable one
+/// is a usage error (exit 2).
+fn read_approval(path: &Path) -> Result<String, CliError> {
+    let name = path.display().to_string();
+    let bytes = read_bounded(&name, MAX_APPROVAL_BYTES).map_err(CliError::into_usage)?;
+    String::from_utf8(bytes).map_err(|_| CliError::usage(format!("{name}: not UTF-8 text")))
+}
+
+/// Decides the `--action` for a verified presentation. The approval is checked by
+/// the same verifier (trust store, status lists, policy) as the presentation, as a
+/// credential from its root principal. A denial is `("denied", reason)`.
 fn authorize_action(
     verified: &Verified,
     action: &Action,
-    approval: Option<&Path>,
+    approval: Option<&str>,
     verifier: &Verifier,
     now: u64,
 ) -> Result<Authorized, (&'static str, String)> {
-    let approval = match approval {
-        None => None,
-        Some(path) => {
-            let name = path.display().to_string();
-            let bytes = read_bounded(&name, MAX_APPROVAL_BYTES)
-                .map_err(|error| ("usage", error.message))?;
-            let text =
-                String::from_utf8(bytes).map_err(|_| ("usage", format!("{name}: not UTF-8")))?;
-            Some(
-                verifier
-                    .verify_approval(text.trim(), verified, now)
-                    .map_err(|denied| ("denied", format!("action denied: {denied}")))?,
-            )
-        }
-    };
+    let approval = approval
+        .map(|text| verifier.verify_approval(text.trim(), verified, now))
+        .transpose()
+        .map_err(|denied| ("denied", format!("action denied: {denied}")))?;
     authorize(verified, action, approval.as_ref())
         .map_err(|denied| ("denied", format!("action denied: {denied}")))
 }

@@ -197,7 +197,11 @@ impl Predicate {
                 .map_err(|_| invalid("not a claim path"))?;
             Ok(path.to_string())
         };
-        if let Some(years) = text.trim().strip_prefix("age>=") {
+        let age = text
+            .trim()
+            .strip_prefix("age")
+            .and_then(|rest| rest.trim_start().strip_prefix(">="));
+        if let Some(years) = age {
             let years: u32 = years
                 .trim()
                 .parse()
@@ -633,8 +637,11 @@ mod tests {
             Ok(Predicate::at_most("birthdate", 14205))
         );
         assert_eq!(parse("age>=18"), Ok(Predicate::at_most("birthdate", 14205)));
+        assert_eq!(parse(" age >= 18 "), Ok(Predicate::at_most("birthdate", 14205)));
         assert_eq!(parse("level>=3"), Ok(Predicate::at_least("level", 3)));
+        assert_eq!(parse("level >= 3"), Ok(Predicate::at_least("level", 3)));
         assert_eq!(parse("3<=level<=5"), Ok(Predicate::between("level", 3, 5)));
+        assert_eq!(parse("3 <= level <= 5"), Ok(Predicate::between("level", 3, 5)));
         assert_eq!(parse(" limit <= -7 "), Ok(Predicate::at_most("limit", -7)));
         for bad in [
             "",
