@@ -419,7 +419,8 @@ pub(crate) enum BatchMode {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ServeCommand {
     /// The verifier as an HTTP service: POST /v1/presentations/verify and
-    /// /v1/presentations/verify-batch, GET /healthz. Logs go to standard error
+    /// /v1/presentations/verify-batch, GET /healthz and GET /openapi.json (its
+    /// OpenAPI 3.1 description). Logs go to standard error
     /// (RUST_LOG, default info); stops on SIGTERM or Ctrl-C.
     Verifier(ServeVerifierArgs),
 }
@@ -453,4 +454,26 @@ pub(crate) struct ServeVerifierArgs {
     /// How long a request waits for a free slot before 503, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub(crate) queue_wait_ms: u64,
+    /// How long a connection may take to send a request's headers, in milliseconds;
+    /// also how long an idle keep-alive connection stays open. Then it is closed.
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) header_timeout_ms: u64,
+    /// How long a request's body may take to arrive once its headers have, in
+    /// milliseconds (longer: 408).
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) body_timeout_ms: u64,
+    /// How long the service works on one request, from its headers to the answer, in
+    /// milliseconds (longer: 503 with Retry-After).
+    #[arg(long, value_name = "MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) request_timeout_ms: u64,
+    /// Most connections open at once; further ones wait in the listen backlog, not
+    /// accepted, until one closes.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_connections: u32,
+    /// Most request-body bytes buffered at once across all requests (at least
+    /// --max-body-bytes). A request is charged its Content-Length, or
+    /// --max-body-bytes without one, before its body is read; over the budget: 503
+    /// with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 64 * 1024 * 1024)]
+    pub(crate) max_buffered_bytes: usize,
 }

@@ -65,7 +65,9 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let max_bytes = policy.limits.max_presentation_bytes;
     let action = args.action.as_deref().map(parse_action).transpose()?;
     if args.approval.is_some() && action.is_none() {
-        return Err(CliError::usage("--approval needs --action (the action it approves)"));
+        return Err(CliError::usage(
+            "--approval needs --action (the action it approves)",
+        ));
     }
     let approval = args.approval.as_deref().map(read_approval).transpose()?;
     let status = load_status(&args.status, &trust, &policy, now)?;

@@ -5,17 +5,22 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use agentid_verifier::{Algorithm, PresentationRequest};
-use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SigningKey, TASK_VCT};
+use agentid_verifier::{b64url_encode, Algorithm, PresentationRequest};
+use agentid_wallet::{
+    did_key_url, present, unix_now, CredentialRequest, Issuer, SigningKey, TASK_VCT,
+};
+use flate2::write::ZlibEncoder;
+use flate2::Compression;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use tokio::net::TcpStream;
 
 const AUDIENCE: &str = "https://payments.bank.example";
 const NONCE: &str = "nonce-7f3a9c2e-service-test";
@@ -27,15 +32,44 @@ struct Material {
     issuer: String,
     agent: SigningKey,
     credential: String,
+    /// A status list token from the issuer, when the credential references it.
+    status: Option<PathBuf>,
 }
+
+/// The status list the credential of [`Material::with_status_list`] references.
+const STATUS_URI: &str = "https://issuer.example/status/1";
 
 impl Material {
     fn new() -> Self {
+        Material::build(None)
+    }
+
+    /// A credential with a status reference (entry 0, valid) and a status list
+    /// token for it that expires at `list_expires_at`.
+    fn with_status_list(list_expires_at: u64) -> Self {
+        Material::build(Some(list_expires_at))
+    }
+
+    fn build(list_expires_at: Option<u64>) -> Self {
         let now = unix_now();
-        let issuer = Issuer::from_did_key(SigningKey::generate(Algorithm::EdDSA)).unwrap();
+        let issuer_key = SigningKey::generate(Algorithm::EdDSA);
+        let dir = tempfile::tempdir().unwrap();
+        let status = list_expires_at.map(|exp| {
+            let mut zlib = ZlibEncoder::new(Vec::new(), Compression::default());
+            zlib.write_all(&[0u8; 16]).unwrap();
+            let header = json!({"alg": "EdDSA", "typ": "statuslist+jwt", "kid": did_key_url(issuer_key.public_key()).unwrap()});
+            let payload = json!({
+                "iss": issuer_key.did().unwrap(), "sub": STATUS_URI, "iat": now - 10, "exp": exp,
+                "status_list": {"bits": 1, "lst": b64url_encode(&zlib.finish().unwrap())}
+            });
+            let path = dir.path().join("status.jwt");
+            std::fs::write(&path, common::sign_token(&issuer_key, &header, &payload)).unwrap();
+            path
+        });
+        let issuer = Issuer::from_did_key(issuer_key).unwrap();
         let agent = SigningKey::generate(Algorithm::EdDSA);
         let credential = issuer
-            .issue(
+            .issue_with_status(
                 &CredentialRequest {
                     vct: TASK_VCT.into(),
                     subject: agent.did().unwrap(),
@@ -48,11 +82,11 @@ impl Material {
                     lifetime_secs: 900,
                     committed: Vec::new(),
                 },
+                status.as_ref().map(|_| (0, STATUS_URI)),
                 now,
             )
             .unwrap()
             .sd_jwt;
-        let dir = tempfile::tempdir().unwrap();
         let trust = dir.path().join("trust.json");
         std::fs::write(
             &trust,
@@ -65,6 +99,7 @@ impl Material {
             trust,
             agent,
             credential,
+            status,
         }
     }
 
@@ -147,6 +182,11 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// `127.0.0.1:PORT`, for raw connections.
+    fn address(&self) -> &str {
+        self.base.strip_prefix("http://").unwrap()
+    }
+
     /// Sends SIGTERM (`kill -TERM pid`).
     fn terminate(&self) {
         let status = Command::new("kill")
@@ -225,18 +265,54 @@ async fn post_raw(
         .send()
         .await
         .expect("send");
+    read_json(response).await
+}
+
+/// The status and JSON body of a response, which must be `application/json`.
+async fn read_json(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|value| value.to_str().unwrap().to_owned());
     let text = response.text().await.expect("body");
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/json"),
+        "{status}: {text}"
+    );
     let json = serde_json::from_str(&text)
         .unwrap_or_else(|_| panic!("a JSON body for {status}: {text:?}"));
     (status, json)
 }
 
-/// `{"error": "…"}` with a non-empty message.
-fn assert_error(status: StatusCode, body: &Value, expected: StatusCode) {
+/// The service's OpenAPI document, as written.
+const OPENAPI: &str = include_str!("../src/serve/openapi.json");
+
+/// Checks `body` against the OpenAPI document's schema `name`
+/// (`#/components/schemas/<name>`).
+fn assert_conforms(body: &Value, name: &str) {
+    if let Err(error) = schema_validator(name).validate(body) {
+        panic!("not a {name} of the OpenAPI document: {error}\n{body}");
+    }
+}
+
+fn schema_validator(name: &str) -> jsonschema::Validator {
+    let mut document: Value = serde_json::from_str(OPENAPI).unwrap();
+    document["$ref"] = json!(format!("#/components/schemas/{name}"));
+    jsonschema::validator_for(&document).unwrap()
+}
+
+/// The common error shape: exactly `{"code", "message"}`, the code the one expected,
+/// the message non-empty; an `Error` of the OpenAPI document.
+fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
+    assert_conforms(body, "Error");
     assert_eq!(status, expected, "{body}");
+    let members: Vec<&String> = body.as_object().expect("an object").keys().collect();
+    assert_eq!(members, ["code", "message"], "{body}");
+    assert_eq!(body["code"], code, "{body}");
     assert!(
-        body["error"]
+        body["message"]
             .as_str()
             .is_some_and(|message| !message.is_empty()),
         "{body}"
@@ -253,10 +329,9 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
 
     let health = client.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
-    assert_eq!(
-        health.json::<Value>().await.unwrap(),
-        json!({"status": "ok"})
-    );
+    let health = health.json::<Value>().await.unwrap();
+    assert_eq!(health, json!({"status": "ok"}));
+    assert_conforms(&health, "Health");
 
     // A valid presentation.
     let presentation = material.present(AUDIENCE, NONCE);
@@ -269,6 +344,7 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
     assert_eq!(body["verified"]["claims"]["constraints"]["max_amount"], 50);
     assert!(body["verified"]["claims"]["task"].get("purpose").is_none());
     assert_eq!(body["verified"]["key_binding"]["nonce"], NONCE);
+    assert_conforms(&body, "Verdict");
 
     // Invalid presentations are valid requests: 200 with the reason.
     let wrong_nonce = json!({"presentation": presentation, "audience": AUDIENCE, "nonce": "other"});
@@ -278,6 +354,7 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
         body,
         json!({"valid": false, "kind": "invalid_binding", "reason": "key binding nonce mismatch"})
     );
+    assert_conforms(&body, "Verdict");
     let garbage = json!({"presentation": "garbage", "audience": AUDIENCE, "nonce": NONCE});
     let (status, body) = post_json(&client, &verify, &garbage).await;
     assert_eq!(status, StatusCode::OK);
@@ -295,6 +372,7 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
     ]});
     let (status, body) = post_json(&client, &batch, &items).await;
     assert_eq!(status, StatusCode::OK);
+    assert_conforms(&body, "BatchResponse");
     let results = body["results"].as_array().expect("results");
     let verdicts: Vec<(bool, &str)> = results
         .iter()
@@ -349,7 +427,12 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
         body_of(1024 * 1024 + 1),
     )
     .await;
-    assert_error(status, &body, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_error(
+        status,
+        &body,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+    );
     let (status, body) = post_raw(
         &client,
         &verify,
@@ -357,7 +440,7 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
         "{\"presentation\": ".into(),
     )
     .await;
-    assert_error(status, &body, StatusCode::BAD_REQUEST);
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "malformed_json");
     for wrong_shape in [
         json!({"presentation": presentation, "audience": AUDIENCE}),
         json!({"presentation": 42, "audience": AUDIENCE, "nonce": NONCE}),
@@ -365,11 +448,22 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
         json!([presentation]),
     ] {
         let (status, body) = post_json(&client, &verify, &wrong_shape).await;
-        assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_error(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        );
     }
     let (status, body) =
         post_json(&client, &batch, &json!({"items": [{"presentation": "x"}]})).await;
-    assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+    );
+    assert_eq!(body["message"], "`/items/0/audience` is missing");
     let items = |count: usize| -> Vec<Value> {
         (0..count)
             .map(|_| json!({"presentation": "x", "audience": "a", "nonce": "n"}))
@@ -380,16 +474,32 @@ async fn verifies_presentations_refuses_bad_requests_and_stops_on_sigterm() {
     assert_eq!(body["results"].as_array().unwrap().len(), 1024);
     let too_many = items(1025);
     let (status, body) = post_json(&client, &batch, &json!({ "items": too_many })).await;
-    assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body["error"].as_str().unwrap().contains("1024"), "{body}");
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "too_many_items",
+    );
+    assert!(body["message"].as_str().unwrap().contains("1024"), "{body}");
     let (status, body) = post_raw(&client, &verify, "text/plain", request.to_string()).await;
-    assert_error(status, &body, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
     let response = client.get(server.url("/v1/nothing")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert!(response.json::<Value>().await.unwrap()["error"].is_string());
+    let (status, body) = read_json(response).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
     let response = client.get(verify.clone()).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert!(response.json::<Value>().await.unwrap()["error"].is_string());
+    assert_eq!(response.headers()["allow"], "POST");
+    let (status, body) = read_json(response).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
 
     // Still serving after all that.
     let (status, body) = post_json(&client, &verify, &request).await;
@@ -511,10 +621,8 @@ async fn overload_is_shed_with_503_and_retry_after() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()["retry-after"], "1");
-    assert!(response.json::<Value>().await.unwrap()["error"]
-        .as_str()
-        .unwrap()
-        .contains("busy"));
+    let (status, body) = read_json(response).await;
+    assert_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "busy");
     let (status, _) = in_flight.await.unwrap();
     assert_eq!(status, StatusCode::OK);
     // The slot is free again.
@@ -572,10 +680,20 @@ async fn a_pinned_audience_refuses_requests_for_another() {
     let elsewhere = "https://other.example";
     let relayed = json!({"presentation": material.present(elsewhere, NONCE), "audience": elsewhere, "nonce": NONCE});
     let (status, body) = post_json(&client, &verify, &relayed).await;
-    assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "audience_not_served",
+    );
     let batch = server.url("/v1/presentations/verify-batch");
     let (status, body) = post_json(&client, &batch, &json!({"items": [own, relayed]})).await;
-    assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "audience_not_served",
+    );
 }
 
 #[test]
@@ -624,4 +742,790 @@ fn unusable_trust_file_or_address_is_a_usage_error() {
     }
     let out = run(&["serve", "verifier", "--trust", trust]);
     assert_eq!(out.status.code(), Some(2), "--listen is required");
+}
+
+// ---------------------------------------------------------------------------
+// Raw connections, for what an HTTP client will not do: stall.
+
+/// A response read off a raw connection.
+#[derive(Debug)]
+struct RawResponse {
+    status: u16,
+    /// Header names lower-cased.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl RawResponse {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// Connects and sends `bytes`, then nothing more.
+async fn stall_with(server: &Server, bytes: &[u8]) -> TcpStream {
+    let stream = TcpStream::connect(server.address()).await.unwrap();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        stream.writable().await.unwrap();
+        match stream.try_write(rest) {
+            Ok(n) => rest = &rest[n..],
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(error) => panic!("write: {error}"),
+        }
+    }
+    stream
+}
+
+/// Reads what has arrived (waiting for something); 0 at the end of the stream.
+async fn read_some(stream: &TcpStream, buffer: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        stream.readable().await?;
+        match stream.try_read(buffer) {
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => return other,
+        }
+    }
+}
+
+/// A request head for `path` announcing a JSON body of `length` bytes.
+fn upload_head(path: &str, length: usize) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n\
+         content-length: {length}\r\n\r\n{{\"presentation\": \""
+    )
+    .into_bytes()
+}
+
+/// Reads one response (head and `content-length` body), or `None` if none came
+/// within `limit`.
+async fn read_response(stream: &mut TcpStream, limit: Duration) -> Option<RawResponse> {
+    let mut received = Vec::new();
+    let read = async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            if let Some(end) = find(&received, b"\r\n\r\n") {
+                let head = String::from_utf8(received[..end].to_vec()).unwrap();
+                let mut lines = head.split("\r\n");
+                let status = lines.next().unwrap()[9..12].parse().unwrap();
+                let headers: Vec<(String, String)> = lines
+                    .map(|line| {
+                        let (name, value) = line.split_once(':').unwrap();
+                        (name.to_ascii_lowercase(), value.trim().to_owned())
+                    })
+                    .collect();
+                let length: usize = headers
+                    .iter()
+                    .find(|(name, _)| name == "content-length")
+                    .map_or(0, |(_, value)| value.parse().unwrap());
+                if received.len() >= end + 4 + length {
+                    let body = received[end + 4..end + 4 + length].to_vec();
+                    return Some(RawResponse {
+                        status,
+                        headers,
+                        body,
+                    });
+                }
+            }
+            match read_some(stream, &mut buffer).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(limit, read).await.ok().flatten()
+}
+
+/// Reads until the server closes the connection; what arrived, or `None` if it
+/// was still open after `limit`.
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8>> {
+    let mut received = Vec::new();
+    let read = async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match read_some(stream, &mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(limit, read).await.ok()?;
+    Some(received)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_headers_are_closed_after_the_header_timeout() {
+    let material = Material::new();
+    let server = Server::start(&material.trust, &["--header-timeout-ms", "200"], "info");
+
+    // Half a request head, then nothing: closed after the timeout.
+    let started = Instant::now();
+    let mut stream = stall_with(
+        &server,
+        b"POST /v1/presentations/verify HTTP/1.1\r\nhost: test\r\ncontent-ty",
+    )
+    .await;
+    let received = read_until_closed(&mut stream, Duration::from_secs(5))
+        .await
+        .expect("the service closes a connection that stalls in its headers");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(150) && elapsed < Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+    assert!(
+        received.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&received)
+    );
+
+    // An idle keep-alive connection too, once its request is answered.
+    let mut stream = stall_with(&server, b"GET /healthz HTTP/1.1\r\nhost: test\r\n\r\n").await;
+    let response = read_response(&mut stream, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200);
+    let answered = Instant::now();
+    read_until_closed(&mut stream, Duration::from_secs(5))
+        .await
+        .expect("an idle connection is closed after the header timeout");
+    assert!(answered.elapsed() >= Duration::from_millis(150));
+
+    // A client that sends its head in time is served.
+    let response = client().get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_gets_408_within_the_body_timeout() {
+    let material = Material::new();
+    let server = Server::start(&material.trust, &["--body-timeout-ms", "200"], "info");
+    let started = Instant::now();
+    let mut stream = stall_with(&server, &upload_head("/v1/presentations/verify", 1000)).await;
+    let response = read_response(&mut stream, Duration::from_secs(5))
+        .await
+        .expect("an answer to a stalled body");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(150) && elapsed < Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+    assert_eq!(response.status, 408);
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    assert_eq!(response.header("connection"), Some("close"));
+    assert_error(
+        StatusCode::REQUEST_TIMEOUT,
+        &response.json(),
+        StatusCode::REQUEST_TIMEOUT,
+        "body_timeout",
+    );
+    read_until_closed(&mut stream, Duration::from_secs(5))
+        .await
+        .expect("then the connection is closed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let material = Material::new();
+    let server = Server::start(&material.trust, &["--max-connections", "2"], "info");
+    let first = TcpStream::connect(server.address()).await.unwrap();
+    let _second = TcpStream::connect(server.address()).await.unwrap();
+    let client = client();
+    let url = server.url("/healthz");
+    let third = tokio::spawn(async move {
+        let response = client.get(url).send().await.unwrap();
+        (response.status(), Instant::now())
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !third.is_finished(),
+        "a third connection was served beyond the cap of 2"
+    );
+    let closed = Instant::now();
+    drop(first);
+    let (status, answered) = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("served once a connection closes")
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(answered >= closed);
+    assert!(
+        server.stderr().contains("connection cap reached"),
+        "{}",
+        server.stderr()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_over_the_byte_budget_get_503_before_their_body_is_read() {
+    let material = Material::new();
+    // Room for three 1 MiB bodies at once.
+    let server = Server::start(
+        &material.trust,
+        &[
+            "--max-body-bytes",
+            "1048576",
+            "--max-buffered-bytes",
+            "3145728",
+        ],
+        "info",
+    );
+    let verify = server.url("/v1/presentations/verify");
+    // Six uploads announce 1 MiB each and stall: three are charged and wait for
+    // their bodies, three are refused at once.
+    let mut uploads = Vec::new();
+    for _ in 0..6 {
+        uploads.push(stall_with(&server, &upload_head("/v1/presentations/verify", 1 << 20)).await);
+    }
+    let mut refused = 0;
+    let mut waiting = Vec::new();
+    for mut upload in uploads {
+        match read_response(&mut upload, Duration::from_millis(1000)).await {
+            Some(response) => {
+                assert_eq!(response.status, 503);
+                assert_eq!(response.header("retry-after"), Some("1"));
+                assert_eq!(response.header("content-type"), Some("application/json"));
+                assert_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &response.json(),
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "buffer_budget_exhausted",
+                );
+                refused += 1;
+            }
+            None => waiting.push(upload),
+        }
+    }
+    assert_eq!((refused, waiting.len()), (3, 3));
+
+    // While the budget is spent, a small body is refused too; a bodiless request is not.
+    let client = client();
+    let small = json!({"presentation": "x", "audience": AUDIENCE, "nonce": NONCE});
+    let response = client.post(&verify).json(&small).send().await.unwrap();
+    assert_eq!(response.headers()["retry-after"], "1");
+    let (status, body) = read_json(response).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "buffer_budget_exhausted",
+    );
+    let health = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+
+    // The stalled uploads go; their charge comes back.
+    drop(waiting);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, body) = post_json(&client, &verify, &small).await;
+        if status == StatusCode::OK {
+            assert_eq!(body["kind"], "malformed", "{body}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the budget never came back: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_not_answered_within_the_request_timeout_gets_503() {
+    let material = Material::new();
+    let server = Server::start(
+        &material.trust,
+        &["--max-body-bytes", "8388608", "--request-timeout-ms", "50"],
+        "info",
+    );
+    let presentation = material.present(AUDIENCE, NONCE);
+    let items: Vec<Value> = (0..1024)
+        .map(|_| json!({"presentation": presentation, "audience": AUDIENCE, "nonce": NONCE}))
+        .collect();
+    let client = client();
+    // 1,024 verifications take longer than 50 ms.
+    let response = client
+        .post(server.url("/v1/presentations/verify-batch"))
+        .json(&json!({ "items": items }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["retry-after"], "1");
+    let (status, body) = read_json(response).await;
+    assert_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "timed_out");
+    assert!(
+        body["message"].as_str().unwrap().contains("50 ms"),
+        "{body}"
+    );
+    let health = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal_is_code_and_message_and_never_quotes_the_request() {
+    let material = Material::new();
+    let server = Server::start(&material.trust, &["--max-body-bytes", "65536"], "info");
+    let client = client();
+    let verify = server.url("/v1/presentations/verify");
+    let batch = server.url("/v1/presentations/verify-batch");
+    let presentation = material.present(AUDIENCE, NONCE);
+    let secret = "SECRET-claim-value-eyJhbGciOiJFZERTQSJ9";
+    let valid = json!({"presentation": presentation, "audience": AUDIENCE, "nonce": NONCE});
+    let with = |member: &str, value: Value| {
+        let mut request = valid.clone();
+        request[member] = value;
+        request
+    };
+    // What is sent, as what, the answer expected, and its exact message if given.
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        String,
+        StatusCode,
+        &'a str,
+        Option<&'a str>,
+    );
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "syntax error after a quoted value",
+            "application/json",
+            format!("{{\"presentation\": \"{secret}\", "),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            Some("the body is not valid JSON (line 1, column 60)"),
+        ),
+        (
+            "not declared JSON",
+            "text/plain",
+            valid.to_string(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            "an array for a string",
+            "application/json",
+            with("presentation", json!([secret])).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            Some("`/presentation` must be a string, not an array"),
+        ),
+        (
+            "an object for a string",
+            "application/json",
+            with("audience", json!({"claim": secret})).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            Some("`/audience` must be a string, not an object"),
+        ),
+        (
+            "a member the schema does not define, named by the client",
+            "application/json",
+            with(secret, json!(1)).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            Some("the body has a member the schema does not define (allowed: presentation, audience, nonce, action, approval)"),
+        ),
+        (
+            "the presentation under an unknown member",
+            "application/json",
+            with("extra", json!(presentation)).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            None,
+        ),
+        (
+            "an array for the request object",
+            "application/json",
+            json!([presentation, AUDIENCE, NONCE]).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            Some("the body must be an object, not an array"),
+        ),
+        (
+            "a missing member",
+            "application/json",
+            json!({"presentation": presentation, "audience": AUDIENCE}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            Some("`/nonce` is missing"),
+        ),
+        (
+            "a nonce over the limit",
+            "application/json",
+            with("nonce", json!(secret.repeat(200))).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            Some("`/nonce` is longer than 4096 characters"),
+        ),
+        (
+            "an action of the wrong type",
+            "application/json",
+            with("action", json!(5)).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            Some("`/action` must be a string or an object, not a number"),
+        ),
+        (
+            "an action object with an empty resource",
+            "application/json",
+            with("action", json!({"scope": secret, "resource": ""})).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            Some("`/action/resource` must not be empty"),
+        ),
+        (
+            "a negative amount",
+            "application/json",
+            with("action", json!({"scope": "refunds:write", "resource": "https://shop.example", "amount": -1})).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            Some("`/action/amount` must be at least 0"),
+        ),
+        (
+            "an approval: not checked by this service yet",
+            "application/json",
+            with("approval", json!(secret)).to_string(),
+            StatusCode::NOT_IMPLEMENTED,
+            "authorization_unavailable",
+            None,
+        ),
+        (
+            "an action: not authorized by this service yet",
+            "application/json",
+            with("action", json!(format!("refunds:write {secret} 20"))).to_string(),
+            StatusCode::NOT_IMPLEMENTED,
+            "authorization_unavailable",
+            None,
+        ),
+        (
+            "a body over the limit",
+            "application/json",
+            with("presentation", json!(secret.repeat(2000))).to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            Some("the body is larger than 65536 bytes"),
+        ),
+    ];
+    let jwt_head = presentation.split('.').next().unwrap();
+    let jwt_tail = &presentation[presentation.len() - 40..];
+    let quoted = |message: &str| {
+        [secret, jwt_head, jwt_tail, NONCE, "SECRET"]
+            .iter()
+            .find(|fragment| message.contains(**fragment))
+            .map(|fragment| (*fragment).to_owned())
+    };
+    for (what, content_type, body, status, code, message) in &cases {
+        let (got, answer) = post_raw(&client, &verify, content_type, body.clone()).await;
+        assert_error(got, &answer, *status, code);
+        let text = answer["message"].as_str().unwrap();
+        if let Some(message) = message {
+            assert_eq!(text, *message, "{what}");
+        }
+        assert_eq!(quoted(text), None, "{what}: {answer}");
+    }
+
+    // In a batch, the item is named by its position.
+    let items = json!({"items": [valid, with("presentation", json!(7))]});
+    let (status, body) = post_json(&client, &batch, &items).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+    );
+    assert_eq!(
+        body["message"],
+        "`/items/1/presentation` must be a string, not a number"
+    );
+    let (status, body) = post_json(&client, &batch, &json!({"items": {"0": valid}})).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+    );
+    assert_eq!(body["message"], "`/items` must be an array, not an object");
+
+    // Routes and methods.
+    let response = client
+        .get(server.url(&format!("/{secret}")))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = read_json(response).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+    let response = client.delete(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.headers()["allow"], "GET,HEAD");
+    let (status, body) = read_json(response).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
+
+    // Nor does the log.
+    let log = server.stderr();
+    assert!(!log.contains("SECRET"), "{log}");
+    assert!(!log.contains(jwt_head), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_turns_degraded_when_a_status_list_expires_and_says_since_when() {
+    let list_expires_at = unix_now() + 4;
+    let material = Material::with_status_list(list_expires_at);
+    let status = material.status.clone().unwrap();
+    let server = Server::start(
+        &material.trust,
+        &["--status", status.to_str().unwrap()],
+        "info",
+    );
+    let client = client();
+    let verify = server.url("/v1/presentations/verify");
+    let request = json!({"presentation": material.present(AUDIENCE, NONCE), "audience": AUDIENCE, "nonce": NONCE});
+
+    let health = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(
+        read_json(health).await,
+        (StatusCode::OK, json!({"status": "ok"}))
+    );
+    let (status, body) = post_json(&client, &verify, &request).await;
+    assert_eq!(
+        (status, &body["valid"]),
+        (StatusCode::OK, &json!(true)),
+        "{body}"
+    );
+
+    // Past the list's exp: degraded, still 200, naming the list and since when.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let body = loop {
+        let response = client.get(server.url("/healthz")).send().await.unwrap();
+        let (status, body) = read_json(response).await;
+        assert_eq!(status, StatusCode::OK);
+        if body["status"] == "degraded" {
+            break body;
+        }
+        assert_eq!(body, json!({"status": "ok"}));
+        assert!(Instant::now() < deadline, "never degraded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(unix_now() > list_expires_at);
+    let lists = body["status_lists"].as_array().unwrap();
+    assert_eq!(lists.len(), 1, "{body}");
+    assert_eq!(lists[0]["uri"], STATUS_URI);
+    assert!(
+        lists[0]["reason"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+    let since = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + Duration::from_secs(list_expires_at),
+    )
+    .to_string();
+    assert_eq!(lists[0]["since"], since.as_str(), "{body}");
+    assert_conforms(&body, "Health");
+
+    // Credentials that reference it are refused as status unknown, not revoked.
+    let (status, body) = post_json(&client, &verify, &request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["valid"], false, "{body}");
+    assert_eq!(body["kind"], "status_unknown", "{body}");
+    assert_conforms(&body, "Verdict");
+
+    // One warning for the transition, however many requests and seconds follow.
+    server.wait_for_log("status list unusable");
+    for _ in 0..5 {
+        let _ = client.get(server.url("/healthz")).send().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let log = server.stderr();
+    assert_eq!(log.matches("status list unusable").count(), 1, "{log}");
+    assert!(log.contains(STATUS_URI), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_json_is_served_as_written_and_documents_every_route() {
+    let material = Material::new();
+    let server = Server::start(&material.trust, &[], "info");
+    let client = client();
+    let response = client
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let served = response.text().await.unwrap();
+    assert_eq!(served, OPENAPI);
+    let document: Value = serde_json::from_str(&served).expect("valid JSON");
+    assert!(
+        document["openapi"].as_str().unwrap().starts_with("3.1."),
+        "{}",
+        document["openapi"]
+    );
+
+    // Its schemas hold (tests here check the answers against them).
+    for (name, wrong) in [
+        ("Error", json!({"code": "no_such_code", "message": "x"})),
+        ("Error", json!({"error": "x"})),
+        ("Verdict", json!({"valid": true})),
+        ("Verdict", json!({"valid": false, "kind": "revoked"})),
+        ("Health", json!({"status": "degraded", "status_lists": []})),
+    ] {
+        assert!(!schema_validator(name).is_valid(&wrong), "{name}: {wrong}");
+    }
+
+    // Every documented operation is served (a POST of `{}` is answered 422, not
+    // 404 or 405); the methods not documented on a path are 405.
+    let paths = document["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 4);
+    for (path, item) in paths {
+        let url = server.url(path);
+        for method in ["get", "post", "put", "delete", "patch"] {
+            let response = client
+                .request(method.to_uppercase().parse().unwrap(), &url)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            if item.get(method).is_some() {
+                assert!(
+                    status == StatusCode::OK || status == StatusCode::UNPROCESSABLE_ENTITY,
+                    "{method} {path}: {status}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// schemathesis: requests generated from the OpenAPI document.
+
+/// The schemathesis settings (which statuses each check accepts, and why).
+const SCHEMATHESIS_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/schemathesis.toml");
+
+/// The longest a schemathesis run may take (it takes seconds).
+const SCHEMATHESIS_TIME_LIMIT: Duration = Duration::from_secs(300);
+
+/// The peer interpreter when schemathesis is importable in it, or `None` after
+/// saying why the test is skipped.
+fn schemathesis_python() -> Option<String> {
+    let python = match std::env::var("AGENTID_PEER_PYTHON") {
+        Ok(python) if !python.is_empty() => python,
+        _ => {
+            println!("skipped: AGENTID_PEER_PYTHON not set (run .ci/install-peers)");
+            return None;
+        }
+    };
+    let found = Command::new(&python)
+        .args(["-c", "import schemathesis"])
+        .output();
+    match found {
+        Ok(output) if output.status.success() => Some(python),
+        Ok(output) => {
+            println!(
+                "skipped: schemathesis is not importable in {python} (run .ci/install-peers): {}",
+                String::from_utf8_lossy(&output.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+            );
+            None
+        }
+        Err(error) => {
+            println!("skipped: cannot run {python}: {error}");
+            None
+        }
+    }
+}
+
+/// schemathesis reads `/openapi.json` from the running service and sends what it
+/// derives from it: schema examples, boundary and wrong-type values for every
+/// member (coverage), and random valid and invalid bodies (fuzzing), at most 50
+/// per operation. Every answer is checked against the document: no server error,
+/// a documented status, content type, headers and body, invalid requests refused
+/// and valid ones accepted.
+#[test]
+fn schemathesis_finds_nothing_the_openapi_document_does_not_say() {
+    let Some(python) = schemathesis_python() else {
+        return;
+    };
+    let material = Material::new();
+    let server = Server::start(&material.trust, &[], "info");
+    let scratch = tempfile::tempdir().unwrap();
+    let child = Command::new(&python)
+        .args([
+            "-m",
+            "schemathesis.cli",
+            "--config-file",
+            SCHEMATHESIS_CONFIG,
+        ])
+        .arg("run")
+        .arg(server.url("/openapi.json"))
+        .args([
+            "--checks",
+            "all",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            "50",
+            "--request-timeout",
+            "10",
+            "--workers",
+            "1",
+            // A fixed seed: the same requests on every run; change it to explore.
+            "--seed",
+            "20261201",
+            "--generation-database",
+            "none",
+            "--no-color",
+        ])
+        // Nothing written into the repository.
+        .current_dir(scratch.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run schemathesis");
+    let pid = child.id();
+    let (done, finished) = channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let output = match finished.recv_timeout(SCHEMATHESIS_TIME_LIMIT) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("schemathesis did not finish within {SCHEMATHESIS_TIME_LIMIT:?}");
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{stdout}\n{}\nservice log:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        server.stderr()
+    );
+    assert!(stdout.contains("No issues found"), "{stdout}");
+    let log = server.stderr();
+    assert!(!log.contains("panicked"), "{log}");
 }

@@ -637,11 +637,17 @@ mod tests {
             Ok(Predicate::at_most("birthdate", 14205))
         );
         assert_eq!(parse("age>=18"), Ok(Predicate::at_most("birthdate", 14205)));
-        assert_eq!(parse(" age >= 18 "), Ok(Predicate::at_most("birthdate", 14205)));
+        assert_eq!(
+            parse(" age >= 18 "),
+            Ok(Predicate::at_most("birthdate", 14205))
+        );
         assert_eq!(parse("level>=3"), Ok(Predicate::at_least("level", 3)));
         assert_eq!(parse("level >= 3"), Ok(Predicate::at_least("level", 3)));
         assert_eq!(parse("3<=level<=5"), Ok(Predicate::between("level", 3, 5)));
-        assert_eq!(parse("3 <= level <= 5"), Ok(Predicate::between("level", 3, 5)));
+        assert_eq!(
+            parse("3 <= level <= 5"),
+            Ok(Predicate::between("level", 3, 5))
+        );
         assert_eq!(parse(" limit <= -7 "), Ok(Predicate::at_most("limit", -7)));
         for bad in [
             "",
