@@ -405,6 +405,10 @@ fn generate() -> Generated {
         ('j', true, r#"{"scope": "orders:read", "resource": "https://shop.example/"}"#.into()),
         ('j', false, r#"{"scope": "x", "resource": "y", "amount": -1}"#.into()),
         ('k', false, r#"{"kty": "OKP", "crv": "X25519", "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}"#.into()),
+        ('r', true, "https://shop.example/orders/7\nhttps://shop.example/orders\nhttps://shop.example".into()),
+        ('r', true, "urn:agentid:orders:7\nurn:agentid:orders".into()),
+        ('r', false, "https://shop.example/orders/1234/.\t./.\t./admin\nhttps://shop.example/orders".into()),
+        ('r', false, "https://user:pw@shop.example/orders/7\nhttps://shop.example/orders".into()),
     ];
     inputs.extend(jwks.iter().map(|jwk| ('k', true, jwk.clone())));
     let mut counters = std::collections::BTreeMap::new();
@@ -710,6 +714,11 @@ fn check_inputs(context: &Context) {
             b'p' => Predicate::parse(body, i64::try_from(context.now / 86_400).unwrap()).is_ok(),
             b'c' => body.parse::<ClaimPath>().is_ok(),
             b'a' => Action::parse(body).is_ok(),
+            b'r' => {
+                let mut parts = body.splitn(3, '\n');
+                let (wanted, granted) = (parts.next().unwrap(), parts.next().unwrap_or_default());
+                agentid_verifier::resource::resource_within(wanted, granted)
+            }
             b'j' => serde_json::from_str(body)
                 .ok()
                 .is_some_and(|value| Action::from_json(&value).is_ok()),

@@ -10,12 +10,16 @@
 //!   object (`Action::from_json`): accepted actions pass `Action::check` (non-empty
 //!   scope and resource, finite non-negative amount) and survive a JSON round trip;
 //! - `k`: a public JWK (`PublicKey::from_jwk`): accepted keys survive a JWK and a
-//!   did:key round trip.
+//!   did:key round trip;
+//! - `r`: `<resource>\n<granted prefix>[\n<outer prefix>]` (`resource_within`): a
+//!   resource within a prefix holds no control character, space, backslash or dot
+//!   segment, is within itself, and the rule is transitive.
 //!
 //! Nothing may panic.
 #![no_main]
 
 use agentid_verifier::authorize::Action;
+use agentid_verifier::resource::resource_within;
 use agentid_verifier::predicate::{Predicate, MAX_VALUE, MIN_VALUE};
 use agentid_verifier::{did_key, ClaimPath, PublicKey, TrustStore};
 use libfuzzer_sys::fuzz_target;
@@ -57,9 +61,44 @@ fn action(action: Action) {
     assert!(action
         .amount
         .is_none_or(|amount| amount.is_finite() && amount >= 0.0));
-    let _ = action.digest();
     let json = serde_json::to_value(&action).expect("an action as JSON");
-    assert_eq!(Action::from_json(&json).as_ref(), Ok(&action));
+    let again = Action::from_json(&json).expect("an action's JSON reads back");
+    assert_eq!(again, action);
+    // One canonical form per action: the JSON spelling changes nothing.
+    assert!(again.same_as(&action));
+    assert_eq!(again.digest(), action.digest());
+    assert_eq!(Action::parse(&json.to_string()).as_ref(), Ok(&action));
+}
+
+fn resources(text: &str) {
+    let mut parts = text.splitn(3, '\n');
+    let (Some(wanted), Some(granted)) = (parts.next(), parts.next()) else {
+        return;
+    };
+    if !resource_within(wanted, granted) {
+        return;
+    }
+    assert!(
+        !wanted
+            .chars()
+            .any(|c| c.is_control() || c == ' ' || c == '\\'),
+        "{wanted:?}"
+    );
+    let lower = wanted.to_ascii_lowercase();
+    let path = lower.split(['?', '#']).next().unwrap_or_default();
+    assert!(
+        !path
+            .replace("%2e", ".")
+            .split('/')
+            .any(|segment| segment == "." || segment == ".."),
+        "{wanted:?}"
+    );
+    assert!(resource_within(wanted, wanted), "{wanted:?}");
+    if let Some(outer) = parts.next() {
+        if resource_within(granted, outer) {
+            assert!(resource_within(wanted, outer), "{wanted:?} {granted:?} {outer:?}");
+        }
+    }
 }
 
 fn jwk(value: &serde_json::Value) {
@@ -84,6 +123,7 @@ fuzz_target!(|data: &[u8]| {
     match kind {
         b'p' => predicate(text),
         b'c' => claim_path(text),
+        b'r' => resources(text),
         b'a' => {
             if let Ok(parsed) = Action::parse(text) {
                 action(parsed);
