@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::did_key;
+pub(crate) use crate::error::truncate;
 use crate::error::{SignatureRole, VerifyError};
 use crate::jws::{numeric_date, string_claim, CompactJws};
 use crate::key::PublicKey;
@@ -497,9 +498,4 @@ mod tests {
         assert!(!scope_within("orders:read", "refunds:*"));
         assert!(scope_within("anything", "*"));
     }
-}
-
-/// At most 128 characters of untrusted text, for an error message.
-pub(crate) fn truncate(text: &str) -> String {
-    text.chars().take(128).collect()
 }

@@ -241,3 +241,9 @@ pub enum KeyError {
     #[error("invalid trust store: {0}")]
     InvalidTrustStore(String),
 }
+
+/// At most 128 characters of untrusted text, for an error message: untrusted strings
+/// are echoed in errors only in part.
+pub(crate) fn truncate(text: &str) -> String {
+    text.chars().take(128).collect()
+}

@@ -15,7 +15,7 @@ use flate2::read::ZlibDecoder;
 use serde_json::Value;
 
 use crate::encoding::b64url_decode;
-use crate::error::{SignatureRole, VerifyError};
+use crate::error::{truncate, SignatureRole, VerifyError};
 use crate::jws::{numeric_date, string_claim, CompactJws};
 use crate::trust::TrustStore;
 use crate::verify::DEFAULT_CLOCK_SKEW_SECS;
@@ -269,10 +269,6 @@ fn check_fresh(
         )));
     }
     Ok(())
-}
-
-fn truncate(text: &str) -> String {
-    text.chars().take(128).collect()
 }
 
 fn parse_token(

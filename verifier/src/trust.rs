@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::did_key;
 use crate::encoding::parse_json;
-use crate::error::{KeyError, VerifyError};
+use crate::error::{truncate, KeyError, VerifyError};
 use crate::key::PublicKey;
 
 /// Largest trust file accepted, in bytes.
@@ -285,11 +285,6 @@ impl TrustStore {
         issuer.check_kid(kid)?;
         Ok(issuer)
     }
-}
-
-/// Untrusted strings are echoed in errors only in part.
-fn truncate(text: &str) -> String {
-    text.chars().take(128).collect()
 }
 
 #[cfg(test)]
