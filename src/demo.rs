@@ -200,6 +200,13 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         "   replayed to another organization",
         verifier.verify_presentation(&presentation, &replay, now),
     );
+    // Bound correctly to another bank, but the credential names only this one.
+    let other_bank = PresentationRequest::new("https://other-bank.example", nonce());
+    let to_other_bank = agent.present(&stored_id, &[], &other_bank, now)?;
+    report(
+        "   presented to a bank it was not issued for",
+        verifier.verify_presentation(&to_other_bank, &other_bank, now),
+    );
     let stale = PresentationRequest::new(VERIFIER_AUDIENCE, nonce());
     report(
         "   replayed against a new nonce",

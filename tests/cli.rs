@@ -78,7 +78,11 @@ fn demo_tells_the_story_and_rejects_the_attacks() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("utf-8");
     assert!(text.contains("VALID presentation"), "{text}");
-    assert_eq!(text.matches(": rejected (").count(), 6, "{text}");
+    assert_eq!(text.matches(": rejected (").count(), 7, "{text}");
+    assert!(
+        text.contains("presented to a bank it was not issued for: rejected (the credential may not be presented to https://other-bank.example)"),
+        "{text}"
+    );
     assert!(text.contains("used after the issuer revoked it (new status list token): rejected (credential revoked"), "{text}");
     assert!(
         !text.contains("ACCEPTED") && !text.contains("unexpected"),
