@@ -484,6 +484,11 @@ fn check_binding(payload: &Map<String, Value>, previous: &str) -> Result<(), Ver
     }
 }
 
+/// At most 128 characters of untrusted text, for an error message.
+pub(crate) fn truncate(text: &str) -> String {
+    text.chars().take(128).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,9 +502,4 @@ mod tests {
         assert!(!scope_within("orders:read", "refunds:*"));
         assert!(scope_within("anything", "*"));
     }
-}
-
-/// At most 128 characters of untrusted text, for an error message.
-pub(crate) fn truncate(text: &str) -> String {
-    text.chars().take(128).collect()
 }
