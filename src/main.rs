@@ -11,6 +11,7 @@ use clap::Parser;
 mod approve_cmd;
 mod batch_cmd;
 mod cli;
+mod decision;
 mod demo;
 mod error;
 mod io;

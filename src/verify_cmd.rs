@@ -2,17 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-use agentid_verifier::authorize::{authorize, Action, Authorized};
+use agentid_verifier::authorize::{Action, Authorized};
 use agentid_verifier::{
     did_key, Policy, PresentationRequest, StatusLists, TrustStore, Verified, Verifier, VerifyError,
     MAX_STATUS_TOKEN_BYTES,
 };
-use serde_json::json;
 
 use crate::cli::VerifyArgs;
+use crate::decision::Decision;
 use crate::error::CliError;
 use crate::io::read_bounded;
-use crate::timefmt::{parse_time, reason, relative, rfc3339};
+use crate::timefmt::{parse_time, relative, rfc3339};
 
 /// Largest trust file read, in bytes (the verifier also checks).
 const MAX_TRUST_FILE_BYTES: usize = 1024 * 1024;
@@ -87,43 +87,28 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
         Some(request) => verifier.verify_presentation(text, request, now),
         None => verifier.verify_credential(text, now),
     };
-    let verdict = verdict.map_err(|error| (error.kind().as_str(), reason(&error)));
-    let verdict = match (verdict, &action) {
-        (Ok(verified), Some(action)) => {
-            authorize_action(&verified, action, approval.as_deref(), &verifier, now)
-                .map(|authorized| (verified, Some(authorized)))
-        }
-        (Ok(verified), None) => Ok((verified, None)),
-        (Err(error), _) => Err(error),
-    };
-    match verdict {
-        Ok((verified, authorized)) => {
-            if args.json {
-                println!(
-                    "{}",
-                    json!({
-                        "valid": true,
-                        "holder_binding_checked": request.is_some(),
-                        "status_checked": verified.status.is_some(),
-                        "authorization": authorized,
-                        "verified": verified,
-                    })
-                );
-            } else {
+    let decision = Decision::decide(
+        &verifier,
+        verdict,
+        action.as_ref(),
+        approval.as_deref(),
+        now,
+    );
+    if args.json {
+        println!("{}", decision.to_json(request.is_some()));
+    }
+    match decision {
+        Decision::Allowed {
+            verified,
+            authorized,
+        } => {
+            if !args.json {
                 print_verified(&verified, now);
                 print_authorization(&verified, authorized.as_ref());
             }
             Ok(())
         }
-        Err((kind, reason)) => {
-            if args.json {
-                println!(
-                    "{}",
-                    json!({"valid": false, "kind": kind, "reason": reason})
-                );
-            }
-            Err(CliError::invalid(reason))
-        }
+        refused => Err(CliError::invalid(refused.reason().unwrap_or_default())),
     }
 }
 
@@ -141,24 +126,6 @@ fn read_approval(path: &Path) -> Result<String, CliError> {
     let name = path.display().to_string();
     let bytes = read_bounded(&name, MAX_APPROVAL_BYTES).map_err(CliError::into_usage)?;
     String::from_utf8(bytes).map_err(|_| CliError::usage(format!("{name}: not UTF-8 text")))
-}
-
-/// Decides the `--action` for a verified presentation. The approval is checked by
-/// the same verifier (trust store, status lists, policy) as the presentation, as a
-/// credential from its root principal. A denial is `("denied", reason)`.
-fn authorize_action(
-    verified: &Verified,
-    action: &Action,
-    approval: Option<&str>,
-    verifier: &Verifier,
-    now: u64,
-) -> Result<Authorized, (&'static str, String)> {
-    let approval = approval
-        .map(|text| verifier.verify_approval(text.trim(), verified, now))
-        .transpose()
-        .map_err(|denied| ("denied", format!("action denied: {denied}")))?;
-    authorize(verified, action, approval.as_ref())
-        .map_err(|denied| ("denied", format!("action denied: {denied}")))
 }
 
 /// What was authorized, or that nothing was.
@@ -197,11 +164,6 @@ fn print_authorization(verified: &Verified, authorized: Option<&Authorized>) {
             }
         }
     }
-}
-
-/// The JSON form of a rejection: its class and its reason.
-pub(crate) fn rejection_json(error: &VerifyError) -> serde_json::Value {
-    json!({"valid": false, "kind": error.kind().as_str(), "reason": error.to_string()})
 }
 
 /// The readable account of a verified presentation or credential.

@@ -12,9 +12,11 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use agentid_verifier::authorize::Action;
 use agentid_verifier::{b64url_encode, Algorithm, PresentationRequest};
 use agentid_wallet::{
-    did_key_url, present, unix_now, CredentialRequest, Issuer, SigningKey, TASK_VCT,
+    did_key_url, present, unix_now, CredentialRequest, Issuer, KdfParams, Passphrase, SigningKey,
+    Wallet, APPROVAL_VCT, TASK_VCT,
 };
 use flate2::write::ZlibEncoder;
 use flate2::Compression;
@@ -41,16 +43,28 @@ const STATUS_URI: &str = "https://issuer.example/status/1";
 
 impl Material {
     fn new() -> Self {
-        Material::build(None)
+        Material::build(None, common::task_claims())
     }
 
     /// A credential with a status reference (entry 0, valid) and a status list
     /// token for it that expires at `list_expires_at`.
     fn with_status_list(list_expires_at: u64) -> Self {
-        Material::build(Some(list_expires_at))
+        Material::build(Some(list_expires_at), common::task_claims())
     }
 
-    fn build(list_expires_at: Option<u64>) -> Self {
+    /// A task credential on behalf of `principal` that allows refunds of up to 50
+    /// EUR on order 1234, those above 20 with the principal's approval.
+    fn on_behalf_of(principal: &str) -> Self {
+        let mut claims = common::task_claims();
+        claims.insert(
+            "constraints".into(),
+            json!({"max_amount": 50, "approval_above": 20, "currency": "EUR"}),
+        );
+        claims.insert("on_behalf_of".into(), json!(principal));
+        Material::build(None, claims)
+    }
+
+    fn build(list_expires_at: Option<u64>, claims: serde_json::Map<String, Value>) -> Self {
         let now = unix_now();
         let issuer_key = SigningKey::generate(Algorithm::EdDSA);
         let dir = tempfile::tempdir().unwrap();
@@ -74,7 +88,7 @@ impl Material {
                     vct: TASK_VCT.into(),
                     subject: agent.did().unwrap(),
                     holder_key: agent.public_key().clone(),
-                    claims: common::task_claims(),
+                    claims,
                     disclosable: ["task.purpose", "on_behalf_of"]
                         .iter()
                         .map(|path| path.parse().unwrap())
@@ -1196,20 +1210,28 @@ async fn every_refusal_is_code_and_message_and_never_quotes_the_request() {
             Some("`/action/amount` must be at least 0"),
         ),
         (
-            "an approval: not checked by this service yet",
+            "an approval without the action it approves",
             "application/json",
             with("approval", json!(secret)).to_string(),
-            StatusCode::NOT_IMPLEMENTED,
-            "authorization_unavailable",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            Some("`/approval` needs `/action` (the action it approves)"),
+        ),
+        (
+            "an action text not in the text form",
+            "application/json",
+            with("action", json!(format!("refunds:write {secret} twenty"))).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
             None,
         ),
         (
-            "an action: not authorized by this service yet",
+            "an action object with a member the schema does not define",
             "application/json",
-            with("action", json!(format!("refunds:write {secret} 20"))).to_string(),
-            StatusCode::NOT_IMPLEMENTED,
-            "authorization_unavailable",
-            None,
+            with("action", json!({"scope": "refunds:write", "resource": "https://shop.example", secret: 1})).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            Some("`/action` has a member the schema does not define (allowed: scope, resource, amount, currency)"),
         ),
         (
             "a body over the limit",
@@ -1413,6 +1435,573 @@ async fn openapi_json_is_served_as_written_and_documents_every_route() {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Authorization: the request's `action`, decided after verification.
+
+/// The refund the task credential of [`Material::on_behalf_of`] allows, without
+/// its amount.
+const REFUND: &str = "refunds:write https://shop.example/orders/1234";
+
+/// A principal's wallet, and the status list token it published (every approval
+/// it issues is on it).
+struct Principal {
+    dir: tempfile::TempDir,
+    wallet: Wallet,
+}
+
+impl Principal {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let wallet = Wallet::create(
+            &dir.path().join("wallet"),
+            &Passphrase::new("principal passphrase"),
+            &KdfParams::MINIMUM,
+            Algorithm::EdDSA,
+            unix_now(),
+        )
+        .unwrap();
+        Principal { dir, wallet }
+    }
+
+    fn did(&self) -> String {
+        self.wallet.did().to_owned()
+    }
+
+    /// The principal approves `action` (text form) for `agent`: the approval and its
+    /// `jti`.
+    fn approve(&mut self, agent: &SigningKey, action: &str) -> (String, String) {
+        let action = Action::parse(action).unwrap();
+        let approval = self
+            .wallet
+            .approve(&agent.did().unwrap(), &action, 300, unix_now())
+            .unwrap();
+        (approval.sd_jwt, approval.credential_id)
+    }
+
+    /// The principal's status list token as it is now, in a file named `name`.
+    fn publish_status(&mut self, name: &str) -> PathBuf {
+        let token = self.wallet.publish_status(unix_now(), 3600).unwrap();
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, token).unwrap();
+        path
+    }
+}
+
+/// A verify request for `presentation`, naming `action` (and `approval`).
+fn asking(presentation: &str, action: Value, approval: Option<&str>) -> Value {
+    let mut request = json!({"presentation": presentation, "audience": AUDIENCE, "nonce": NONCE, "action": action});
+    if let Some(approval) = approval {
+        request["approval"] = json!(approval);
+    }
+    request
+}
+
+/// The object form of a text action.
+fn action_object(text: &str) -> Value {
+    Action::parse(text).unwrap().to_json()
+}
+
+/// What `agentid verify --json` answers for the same presentation, action and
+/// approval, with the same trust file and status tokens.
+fn cli_answer(
+    material: &Material,
+    presentation: &str,
+    action: &str,
+    approval: Option<&str>,
+    status: &[&Path],
+) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("presentation");
+    std::fs::write(&input, presentation).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_agentid"));
+    command
+        .args(["verify", "--json", "--audience", AUDIENCE, "--nonce", NONCE])
+        .arg("--trust")
+        .arg(&material.trust)
+        .args(["--action", action]);
+    if let Some(approval) = approval {
+        let path = dir.path().join("approval");
+        std::fs::write(&path, approval).unwrap();
+        command.arg("--approval").arg(path);
+    }
+    for token in status {
+        command.arg("--status").arg(token);
+    }
+    let output = command.arg(&input).output().unwrap();
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "agentid verify --json printed no JSON: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn denied(reason: &str) -> Value {
+    json!({"valid": false, "kind": "denied", "reason": reason})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_authorizes_the_action_a_request_names() {
+    let principal = SigningKey::generate(Algorithm::EdDSA).did().unwrap();
+    let material = Material::on_behalf_of(&principal);
+    let mut server = Server::start(&material.trust, &[], "info");
+    let client = client();
+    let verify = server.url("/v1/presentations/verify");
+    let presentation = material.present(AUDIENCE, NONCE);
+
+    // Within the limits: allowed, saying what was checked.
+    let within = format!("{REFUND} 15 EUR");
+    let (status, allowed) = post_json(
+        &client,
+        &verify,
+        &asking(&presentation, json!(within), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{allowed}");
+    assert_conforms(&allowed, "Verdict");
+    assert_eq!(allowed["valid"], true, "{allowed}");
+    assert_eq!(allowed["holder_binding_checked"], true);
+    assert_eq!(allowed["status_checked"], false);
+    assert_eq!(
+        allowed["authorization"],
+        json!({
+            "action": {"scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": 15.0, "currency": "EUR"},
+            "delegated": false,
+            "constraints": ["approval_above", "currency", "max_amount"],
+            "approval_checked": false
+        })
+    );
+    assert_eq!(allowed["verified"]["issuer"], material.issuer.as_str());
+    // The object form of the same action gets the same answer; so does the CLI.
+    let (_, as_object) = post_json(
+        &client,
+        &verify,
+        &asking(&presentation, action_object(&within), None),
+    )
+    .await;
+    assert_eq!(as_object, allowed);
+    assert_eq!(
+        cli_answer(&material, &presentation, &within, None, &[]),
+        allowed
+    );
+
+    // Denied: still 200, a verdict; the same in both forms and from the CLI.
+    for (action, reason) in [
+        (
+            format!("{REFUND} 60 EUR"),
+            "action denied: amount 60 exceeds the limit 50",
+        ),
+        (
+            format!("{REFUND} 15 USD"),
+            "action denied: the credential's limits are in EUR; the action is in USD",
+        ),
+        (
+            format!("{REFUND} 15"),
+            "action denied: the credential's limits are in EUR; the action is in no stated currency",
+        ),
+        (
+            "refunds:write https://shop.example/orders/9999 5 EUR".to_owned(),
+            "action denied: resource https://shop.example/orders/9999 is outside the granted resources",
+        ),
+        (
+            format!("{} 5 EUR", REFUND.replace("refunds:write", "payments:write")),
+            "action denied: scope payments:write is not granted",
+        ),
+    ] {
+        for form in [json!(action), action_object(&action)] {
+            let (status, body) =
+                post_json(&client, &verify, &asking(&presentation, form, None)).await;
+            assert_eq!((status, &body), (StatusCode::OK, &denied(reason)), "{action}");
+            assert_conforms(&body, "Verdict");
+        }
+        assert_eq!(
+            cli_answer(&material, &presentation, &action, None, &[]),
+            denied(reason)
+        );
+    }
+
+    // Without an action: the same members, `authorization` null.
+    let plain = json!({"presentation": presentation, "audience": AUDIENCE, "nonce": NONCE});
+    let (status, body) = post_json(&client, &verify, &plain).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_conforms(&body, "Verdict");
+    let members: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(
+        members,
+        [
+            "authorization",
+            "holder_binding_checked",
+            "status_checked",
+            "valid",
+            "verified"
+        ]
+    );
+    assert_eq!(body["authorization"], Value::Null);
+    assert_eq!(body["verified"], allowed["verified"]);
+
+    // A presentation that does not verify is rejected before any authorization.
+    let (_, body) = post_json(&client, &verify, &asking("garbage", json!(within), None)).await;
+    assert_eq!(
+        (&body["valid"], &body["kind"]),
+        (&json!(false), &json!("malformed"))
+    );
+
+    // The decision lines say whether the action was authorized, never what it was.
+    server.terminate();
+    assert_eq!(server.wait_exit(Duration::from_secs(10)).code(), Some(0));
+    let log = server.stderr();
+    let decisions: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(" decision "))
+        .collect();
+    assert_eq!(decisions.len(), 2 + 5 * 2 + 1 + 1, "{log}");
+    assert!(
+        decisions[0].contains("valid=true") && decisions[0].contains("authorized=true"),
+        "{log}"
+    );
+    assert!(
+        decisions[2].contains("valid=false")
+            && decisions[2].contains("kind=\"denied\"")
+            && decisions[2].contains("authorized=false"),
+        "{log}"
+    );
+    assert!(
+        decisions[12].contains("valid=true") && !decisions[12].contains("authorized"),
+        "{log}"
+    );
+    assert!(
+        decisions[13].contains("kind=\"malformed\"") && decisions[13].contains("authorized=false"),
+        "{log}"
+    );
+    for secret in [
+        "refunds:write",
+        "payments:write",
+        "shop.example",
+        "EUR",
+        "USD",
+        "exceeds",
+        NONCE,
+    ] {
+        assert!(!log.contains(secret), "{secret:?} in the log:\n{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_over_http_is_checked_like_the_cli_checks_it() {
+    let mut principal = Principal::new();
+    let material = Material::on_behalf_of(&principal.did());
+    let above = format!("{REFUND} 45 EUR");
+    let (approval, approval_jti) = principal.approve(&material.agent, &above);
+    let token = principal.publish_status("status.jwt");
+    let server = Server::start(
+        &material.trust,
+        &["--status", token.to_str().unwrap()],
+        "info",
+    );
+    let client = client();
+    let verify = server.url("/v1/presentations/verify");
+    let presentation = material.present(AUDIENCE, NONCE);
+
+    // An approval by someone other than the principal, in the approval's shape.
+    let stranger = Issuer::from_did_key(SigningKey::generate(Algorithm::EdDSA)).unwrap();
+    let approved = Action::parse(&above).unwrap();
+    let forged = stranger
+        .issue(
+            &CredentialRequest {
+                vct: APPROVAL_VCT.into(),
+                subject: material.agent.did().unwrap(),
+                holder_key: material.agent.public_key().clone(),
+                claims: json!({"action": approved.to_json(), "action_digest": approved.digest()})
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
+                disclosable: Vec::new(),
+                lifetime_secs: 300,
+                committed: Vec::new(),
+            },
+            unix_now(),
+        )
+        .unwrap()
+        .sd_jwt;
+
+    // (what, action, approval, the reason of the denial or None when allowed)
+    let cases: [(&str, String, Option<&str>, Option<&str>); 5] = [
+        (
+            "above approval_above, without an approval",
+            above.clone(),
+            None,
+            Some("action denied: amounts above 20 need the principal's approval"),
+        ),
+        (
+            "with the principal's approval of it",
+            above.clone(),
+            Some(&approval),
+            None,
+        ),
+        (
+            "an approval of another amount",
+            format!("{REFUND} 40 EUR"),
+            Some(&approval),
+            Some("action denied: approval rejected: approves another action"),
+        ),
+        (
+            "an approval by someone else",
+            above.clone(),
+            Some(&forged),
+            Some("action denied: approval rejected: "),
+        ),
+        (
+            "at approval_above, no approval is needed",
+            format!("{REFUND} 20 EUR"),
+            None,
+            None,
+        ),
+    ];
+    for (what, action, approval, reason) in &cases {
+        let (status, body) = post_json(
+            &client,
+            &verify,
+            &asking(&presentation, json!(action), *approval),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{what}: {body}");
+        assert_conforms(&body, "Verdict");
+        match reason {
+            None => {
+                assert_eq!(body["valid"], true, "{what}: {body}");
+                assert_eq!(
+                    body["authorization"]["approval_checked"],
+                    approval.is_some(),
+                    "{what}: {body}"
+                );
+            }
+            Some(reason) => {
+                assert_eq!(body["kind"], "denied", "{what}: {body}");
+                assert!(
+                    body["reason"].as_str().unwrap().starts_with(reason),
+                    "{what}: {body}"
+                );
+            }
+        }
+        let (_, as_object) = post_json(
+            &client,
+            &verify,
+            &asking(&presentation, action_object(action), *approval),
+        )
+        .await;
+        assert_eq!(as_object, body, "{what}");
+        assert_eq!(
+            cli_answer(
+                &material,
+                &presentation,
+                action,
+                *approval,
+                &[token.as_path()]
+            ),
+            body,
+            "{what}"
+        );
+    }
+
+    // Revoked by the principal: its status list, given to the service, says so.
+    principal.wallet.revoke(&approval_jti, unix_now()).unwrap();
+    let revoked = principal.publish_status("revoked.jwt");
+    let after = Server::start(
+        &material.trust,
+        &["--status", revoked.to_str().unwrap()],
+        "info",
+    );
+    let (status, body) = post_json(
+        &client,
+        &after.url("/v1/presentations/verify"),
+        &asking(&presentation, json!(above), Some(&approval)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["kind"], "denied", "{body}");
+    let reason = body["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("action denied: approval rejected: ") && reason.contains("revoked"),
+        "{body}"
+    );
+    assert_eq!(
+        cli_answer(
+            &material,
+            &presentation,
+            &above,
+            Some(&approval),
+            &[revoked.as_path()]
+        ),
+        body
+    );
+    // The service that still holds the earlier list allows it, as the CLI would.
+    let (_, body) = post_json(
+        &client,
+        &verify,
+        &asking(&presentation, json!(above), Some(&approval)),
+    )
+    .await;
+    assert_eq!(body["valid"], true, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_item_authorizes_its_own_action() {
+    let mut principal = Principal::new();
+    let material = Material::on_behalf_of(&principal.did());
+    let above = format!("{REFUND} 45 EUR");
+    let (approval, _) = principal.approve(&material.agent, &above);
+    let status = principal.publish_status("status.jwt");
+    let server = Server::start(
+        &material.trust,
+        &["--status", status.to_str().unwrap()],
+        "info",
+    );
+    let client = client();
+    let verify = server.url("/v1/presentations/verify");
+    let batch = server.url("/v1/presentations/verify-batch");
+    let presentation = material.present(AUDIENCE, NONCE);
+    let plain = json!({"presentation": presentation, "audience": AUDIENCE, "nonce": NONCE});
+    let items = [
+        plain.clone(),
+        asking(&presentation, json!(format!("{REFUND} 15 EUR")), None),
+        asking(&presentation, json!(format!("{REFUND} 60 EUR")), None),
+        asking(&presentation, action_object(&above), Some(&approval)),
+        asking(&presentation, json!(above), None),
+        asking("garbage", json!(above), Some(&approval)),
+    ];
+    let (status, body) = post_json(&client, &batch, &json!({ "items": items })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_conforms(&body, "BatchResponse");
+    let results = body["results"].as_array().unwrap();
+    let outcomes: Vec<(&Value, &Value, &Value)> = results
+        .iter()
+        .map(|r| {
+            (
+                &r["valid"],
+                &r["kind"],
+                &r["authorization"]["approval_checked"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (&json!(true), &Value::Null, &Value::Null),
+            (&json!(true), &Value::Null, &json!(false)),
+            (&json!(false), &json!("denied"), &Value::Null),
+            (&json!(true), &Value::Null, &json!(true)),
+            (&json!(false), &json!("denied"), &Value::Null),
+            (&json!(false), &json!("malformed"), &Value::Null),
+        ]
+    );
+    assert_eq!(results[0]["authorization"], Value::Null);
+    // Each answer is the one the item gets on its own.
+    for (item, result) in items.iter().zip(results) {
+        let (_, alone) = post_json(&client, &verify, item).await;
+        assert_eq!(&alone, result, "{item}");
+    }
+
+    // An item's approval needs that item's action.
+    let mut orphan = plain.clone();
+    orphan["approval"] = json!(approval);
+    let (status, body) = post_json(&client, &batch, &json!({"items": [items[1], orphan]})).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+    );
+    assert_eq!(
+        body["message"],
+        "`/items/1/approval` needs `/items/1/action` (the action it approves)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_action_is_refused_with_422_naming_the_member() {
+    let material = Material::new();
+    let server = Server::start(&material.trust, &[], "info");
+    let client = client();
+    let verify = server.url("/v1/presentations/verify");
+    let batch = server.url("/v1/presentations/verify-batch");
+    let presentation = material.present(AUDIENCE, NONCE);
+    let text_form = "`/action` must be 'SCOPE RESOURCE [AMOUNT [CURRENCY]]' (visible ASCII words \
+                     separated by spaces, AMOUNT decimal digits with at most 15 before and after \
+                     the point, CURRENCY three capital letters) or an object";
+    let resource = "https://shop.example/orders/1234";
+    for (action, message) in [
+        (json!("refunds:write"), text_form),
+        (
+            json!(format!("refunds:write {resource} twenty EUR")),
+            text_form,
+        ),
+        (json!(format!("refunds:write {resource} 1e3")), text_form),
+        (json!(format!("refunds:write {resource} 5 eur")), text_form),
+        (
+            json!(format!("refunds:write {resource} 5 EUR extra")),
+            text_form,
+        ),
+        (json!(format!("refunds:write\t{resource}")), text_form),
+        (json!(""), "`/action` must not be empty"),
+        (
+            json!({"scope": "refunds:write", "resource": resource, "currency": "EUR"}),
+            "`/action/currency` needs `/action/amount` (the amount it is the currency of)",
+        ),
+        (
+            json!({"scope": "refunds:write", "resource": resource, "amount": 5, "currency": "eur"}),
+            "`/action/currency` must be three capital letters (ISO 4217)",
+        ),
+        (
+            json!({"scope": "refunds:write", "resource": resource, "amount": 5, "currency": 978}),
+            "`/action/currency` must be a string, not a number",
+        ),
+        (
+            json!({"scope": "refunds:write", "resource": resource, "amount": "5"}),
+            "`/action/amount` must be a number, not a string",
+        ),
+        (
+            json!({"scope": "refunds:write"}),
+            "`/action/resource` is missing",
+        ),
+        (
+            json!(null),
+            "`/action` must be a string or an object, not null",
+        ),
+    ] {
+        let (status, body) = post_json(
+            &client,
+            &verify,
+            &asking(&presentation, action.clone(), None),
+        )
+        .await;
+        assert_error(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        );
+        assert_eq!(body["message"], message, "{action}");
+    }
+    let bad =
+        json!({"scope": "refunds:write", "resource": resource, "amount": 5, "currency": "eur"});
+    let items = json!({"items": [
+        asking(&presentation, json!(format!("refunds:write {resource} 5 EUR")), None),
+        asking(&presentation, bad, None),
+    ]});
+    let (status, body) = post_json(&client, &batch, &items).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+    );
+    assert_eq!(
+        body["message"],
+        "`/items/1/action/currency` must be three capital letters (ISO 4217)"
+    );
 }
 
 // ---------------------------------------------------------------------------

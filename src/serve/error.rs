@@ -8,8 +8,8 @@
 //! document's `ErrorCode`); the message is for people and never quotes the request: no
 //! presentation, claim, nonce or member value, only positions and member names.
 //!
-//! Verdicts are not errors: a presentation that fails verification is answered 200
-//! with `{"valid": false, "kind", "reason"}`.
+//! Verdicts are not errors: a presentation that fails verification, or whose action
+//! is denied, is answered 200 with `{"valid": false, "kind", "reason"}`.
 
 use std::time::Duration;
 
@@ -67,9 +67,6 @@ pub(super) enum ApiError {
         /// The timeout.
         limit: Duration,
     },
-    /// The request names an action or an approval, and this service does not
-    /// authorize actions yet (501). Refused rather than answered as if checked.
-    AuthorizationUnavailable,
     /// A fault of the service (500).
     Internal,
 }
@@ -77,7 +74,7 @@ pub(super) enum ApiError {
 /// Every `code` the service answers with: the OpenAPI document's `ErrorCode`, as
 /// the tests check.
 #[cfg(test)]
-pub(super) const CODES: [&str; 15] = [
+pub(super) const CODES: [&str; 14] = [
     "not_found",
     "method_not_allowed",
     "unsupported_media_type",
@@ -91,7 +88,6 @@ pub(super) const CODES: [&str; 15] = [
     "busy",
     "buffer_budget_exhausted",
     "timed_out",
-    "authorization_unavailable",
     "internal",
 ];
 
@@ -115,7 +111,6 @@ impl ApiError {
             ApiError::Busy | ApiError::BufferBudget | ApiError::TimedOut { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ApiError::AuthorizationUnavailable => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -136,7 +131,6 @@ impl ApiError {
             ApiError::Busy => "busy",
             ApiError::BufferBudget => "buffer_budget_exhausted",
             ApiError::TimedOut { .. } => "timed_out",
-            ApiError::AuthorizationUnavailable => "authorization_unavailable",
             ApiError::Internal => "internal",
         }
     }
@@ -186,11 +180,6 @@ impl ApiError {
                 "the request was not answered within {} ms; retry shortly",
                 limit.as_millis()
             ),
-            ApiError::AuthorizationUnavailable => {
-                "this service does not authorize actions yet: send the request without \
-                 `action` and `approval`"
-                    .to_owned()
-            }
             ApiError::Internal => "internal error".to_owned(),
         }
     }

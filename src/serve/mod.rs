@@ -2,9 +2,11 @@
 //!
 //! The service holds no state between requests: one immutable [`Verifier`] (trust
 //! store and policy) shared behind an `Arc`, and the system clock read per request.
-//! Verification runs on the blocking pool, so a slow batch never stalls the
-//! connections. One log line per verdict names its issuer (when verified), `vct`,
-//! validity, rejection kind and time, never a claim, disclosure, nonce or the
+//! Verification, and the authorization of the action a request names (see
+//! [`crate::decision`], shared with `agentid verify`), run on the blocking pool, so a
+//! slow batch never stalls the connections. One log line per decision names its
+//! issuer (when verified), `vct`, validity, rejection kind, whether the action was
+//! authorized and the time, never a claim, disclosure, nonce, the action or the
 //! presentation.
 //!
 //! One file per role: [`routes`] (the route list and handlers), [`request`] (the

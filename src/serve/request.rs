@@ -7,7 +7,13 @@
 //! schema does not know. serde's derived messages quote the input
 //! (`invalid type: string "eyJ…"`) and let an array stand for a struct, so the
 //! shapes are read by hand here.
+//!
+//! An `action` is read into an [`Action`]: its shape is checked here (so a refusal
+//! names the member), its meaning (a currency needs an amount, an amount is a finite
+//! number at least 0) by [`Action::parse`] and [`Action::from_json`]. The text form
+//! is the one the document's pattern describes (`ACTION_TEXT_PATTERN`).
 
+use agentid_verifier::authorize::{Action, InvalidAction};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap};
@@ -24,17 +30,31 @@ pub(super) const MAX_TEXT_CHARS: usize = 4096;
 /// Longest action (its text form, and its `scope` and `resource`), in characters.
 pub(super) const MAX_ACTION_CHARS: usize = 4096;
 
+/// Most digits an amount of the text form has before, and after, the point.
+const MAX_AMOUNT_DIGITS: usize = 15;
+
+/// The text form of an action, as the OpenAPI document's `Action` states it:
+/// `SCOPE RESOURCE [AMOUNT [CURRENCY]]`, words of visible ASCII separated by
+/// spaces, SCOPE not starting with `{`, AMOUNT decimal digits (at most
+/// [`MAX_AMOUNT_DIGITS`] before and after the point), CURRENCY three capital
+/// letters. It is the CLI's `--action` text in its plain spelling: each such text
+/// reads with [`Action::parse`], and anything else (other whitespace, `1e3`, `+5`,
+/// an IRI with non-ASCII letters) goes in the object form. Exact, so that a
+/// generator of schema-valid requests and the service agree on every text:
+/// [`is_action_text`] is the check, and the tests hold the two together.
+#[cfg(test)]
+pub(super) const ACTION_TEXT_PATTERN: &str =
+    "^[!-z|-~][!-~]* +[!-~]+( +[0-9]{1,15}(\\.[0-9]{1,15})?( +[A-Z]{3})?)?$";
+
 /// One presentation and the request it answers.
 #[derive(Debug)]
 pub(super) struct VerifyRequest {
     pub(super) presentation: String,
     pub(super) audience: String,
     pub(super) nonce: String,
-    /// The action the presenter asks to do: `{"scope", "resource", "amount"?}` or the
-    /// text `SCOPE RESOURCE [AMOUNT]`; its shape is checked here, its meaning by
-    /// `agentid_verifier::Action` when authorization is wired in.
-    pub(super) action: Option<Value>,
-    /// The principal's approval credential for that action.
+    /// The action the presenter asks to do, authorized after verification.
+    pub(super) action: Option<Action>,
+    /// The principal's approval credential for that action (never without one).
     pub(super) approval: Option<String>,
 }
 
@@ -108,12 +128,20 @@ impl VerifyRequest {
         let presentation = members.required_text("presentation", None)?;
         let audience = members.required_text("audience", Some(MAX_TEXT_CHARS))?;
         let nonce = members.required_text("nonce", Some(MAX_TEXT_CHARS))?;
+        let action_at = members.pointer("action");
         let action = match members.take("action") {
             None => None,
-            Some(action) => Some(check_action(action, &members.pointer("action"))?),
+            Some(action) => Some(read_action(&action, &action_at)?),
         };
+        let approval_at = members.pointer("approval");
         let approval = members.text("approval", None)?;
         members.finish(VERIFY_MEMBERS)?;
+        // The schema's `dependentRequired`: an approval approves the action named.
+        if approval.is_some() && action.is_none() {
+            return Err(ApiError::invalid(format!(
+                "`{approval_at}` needs `{action_at}` (the action it approves)"
+            )));
+        }
         Ok(VerifyRequest {
             presentation,
             audience,
@@ -153,53 +181,127 @@ impl FromJson for BatchRequest {
     }
 }
 
-/// An action's shape, as the schema's `Action`: non-empty text of at most
-/// [`MAX_ACTION_CHARS`], or `{"scope", "resource", "amount"?}` with non-empty texts
-/// and an amount at least 0, nothing else.
-fn check_action(action: Value, at: &str) -> Result<Value, ApiError> {
-    match &action {
+/// An action, as the schema's `Action`: text of at most [`MAX_ACTION_CHARS`] in
+/// the text form (`ACTION_TEXT_PATTERN`), or `{"scope", "resource", "amount"?,
+/// "currency"?}` with non-empty texts, an amount at least 0 and a currency of three
+/// capital letters that comes with an amount, nothing else.
+fn read_action(action: &Value, at: &str) -> Result<Action, ApiError> {
+    match action {
         Value::String(text) => {
             check_length(text, at, 1, MAX_ACTION_CHARS)?;
+            if !is_action_text(text) {
+                return Err(ApiError::invalid(format!(
+                    "`{at}` must be 'SCOPE RESOURCE [AMOUNT [CURRENCY]]' (visible ASCII words \
+                     separated by spaces, AMOUNT decimal digits with at most \
+                     {MAX_AMOUNT_DIGITS} before and after the point, CURRENCY three capital \
+                     letters) or an object"
+                )));
+            }
+            Action::parse(text).map_err(|error| invalid_action(at, &error))
         }
         Value::Object(map) => {
-            for name in ["scope", "resource"] {
-                let at = format!("{at}/{name}");
-                match map.get(name) {
-                    None => return Err(missing(&at)),
-                    Some(Value::String(text)) => check_length(text, &at, 1, MAX_ACTION_CHARS)?,
-                    Some(other) => return Err(not_a_string(&at, other)),
-                }
-            }
-            match map.get("amount") {
-                None => {}
-                Some(Value::Number(amount)) if amount.as_f64().is_some_and(|a| a >= 0.0) => {}
-                Some(Value::Number(_)) => {
-                    return Err(ApiError::invalid(format!(
-                        "`{at}/amount` must be at least 0"
-                    )))
-                }
-                Some(other) => {
-                    return Err(ApiError::invalid(format!(
-                        "`{at}/amount` must be a number, not {}",
-                        kind(other)
-                    )))
-                }
-            }
-            if map
-                .keys()
-                .any(|name| !matches!(name.as_str(), "scope" | "resource" | "amount"))
-            {
-                return Err(unknown_member(at, "scope, resource, amount"));
-            }
+            check_action_object(map, at)?;
+            Action::from_json(action).map_err(|error| invalid_action(at, &error))
         }
-        other => {
+        other => Err(ApiError::invalid(format!(
+            "`{at}` must be a string or an object, not {}",
+            kind(other)
+        ))),
+    }
+}
+
+/// The members of an action object, one by one, named by pointer.
+fn check_action_object(map: &Map<String, Value>, at: &str) -> Result<(), ApiError> {
+    for name in ["scope", "resource"] {
+        let at = format!("{at}/{name}");
+        match map.get(name) {
+            None => return Err(missing(&at)),
+            Some(Value::String(text)) => check_length(text, &at, 1, MAX_ACTION_CHARS)?,
+            Some(other) => return Err(not_a_string(&at, other)),
+        }
+    }
+    match map.get("amount") {
+        None => {}
+        Some(Value::Number(amount)) if amount.as_f64().is_some_and(|a| a >= 0.0) => {}
+        Some(Value::Number(_)) => {
             return Err(ApiError::invalid(format!(
-                "`{at}` must be a string or an object, not {}",
+                "`{at}/amount` must be at least 0"
+            )))
+        }
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "`{at}/amount` must be a number, not {}",
                 kind(other)
             )))
         }
     }
-    Ok(action)
+    match map.get("currency") {
+        None => {}
+        Some(Value::String(currency)) if !is_currency(currency) => {
+            return Err(ApiError::invalid(format!(
+                "`{at}/currency` must be three capital letters (ISO 4217)"
+            )))
+        }
+        Some(Value::String(_)) if !map.contains_key("amount") => {
+            return Err(ApiError::invalid(format!(
+                "`{at}/currency` needs `{at}/amount` (the amount it is the currency of)"
+            )))
+        }
+        Some(Value::String(_)) => {}
+        Some(other) => return Err(not_a_string(&format!("{at}/currency"), other)),
+    }
+    if map
+        .keys()
+        .any(|name| !matches!(name.as_str(), "scope" | "resource" | "amount" | "currency"))
+    {
+        return Err(unknown_member(at, "scope, resource, amount, currency"));
+    }
+    Ok(())
+}
+
+/// True when `text` matches `ACTION_TEXT_PATTERN`, the document's pattern for the
+/// text form.
+pub(super) fn is_action_text(text: &str) -> bool {
+    if text.starts_with(' ')
+        || text.ends_with(' ')
+        || !text.bytes().all(|byte| matches!(byte, b' '..=b'~'))
+    {
+        return false;
+    }
+    let words: Vec<&str> = text.split(' ').filter(|word| !word.is_empty()).collect();
+    match words.as_slice() {
+        [scope, _resource, rest @ ..] if !scope.starts_with('{') => match rest {
+            [] => true,
+            [amount] => is_amount(amount),
+            [amount, currency] => is_amount(amount) && is_currency(currency),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Decimal digits, with an optional fraction: `20`, `20.5`.
+fn is_amount(word: &str) -> bool {
+    let digits = |part: &str| {
+        (1..=MAX_AMOUNT_DIGITS).contains(&part.len())
+            && part.bytes().all(|byte| byte.is_ascii_digit())
+    };
+    match word.split_once('.') {
+        None => digits(word),
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+    }
+}
+
+/// Three capital letters (ISO 4217).
+fn is_currency(text: &str) -> bool {
+    text.len() == 3 && text.bytes().all(|byte| byte.is_ascii_uppercase())
+}
+
+/// An action whose shape is right and whose meaning is not. [`InvalidAction`]'s
+/// text names the rule broken; after the checks above it can only be one the
+/// shape does not show.
+fn invalid_action(at: &str, error: &InvalidAction) -> ApiError {
+    ApiError::invalid(format!("`{at}`: {error}"))
 }
 
 /// The members of one JSON object, taken one by one; `at` is its JSON pointer.

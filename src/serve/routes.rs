@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use agentid_verifier::{BatchItem, PresentationRequest, Verified, VerifyError};
+use agentid_verifier::authorize::Action;
+use agentid_verifier::{BatchItem, PresentationRequest};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -18,7 +19,7 @@ use super::limits::Slot;
 use super::openapi;
 use super::request::{ApiJson, BatchRequest, VerifyRequest};
 use super::Shared;
-use crate::verify_cmd::rejection_json;
+use crate::decision::Decision;
 
 /// An HTTP method a route answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,47 +135,48 @@ async fn openapi_document() -> impl IntoResponse {
     )
 }
 
-/// Authorization of the request's action, if it names one.
-///
-/// This is where `agentid_verifier::authorize` goes: after verification, decide
-/// `item.action` (read with `Action::from_json` or `Action::parse`) for the
-/// verified presentation, with `item.approval` verified as a credential from the
-/// root principal (as `verify --action --approval` does). Until then a request
-/// naming an action is refused (501) rather than answered as if the action had
-/// been checked.
-fn check_authorization_available(item: &VerifyRequest) -> Result<(), ApiError> {
-    if item.action.is_some() || item.approval.is_some() {
-        return Err(ApiError::AuthorizationUnavailable);
-    }
-    Ok(())
-}
-
-/// `POST /v1/presentations/verify`: one verdict. A presentation that fails
-/// verification is a valid request: 200 with `"valid": false`.
+/// `POST /v1/presentations/verify`: one decision. A presentation that fails
+/// verification, or whose action is denied, is a valid request: 200 with
+/// `"valid": false` (see [`crate::decision`] for the shapes).
 async fn verify(
     State(service): State<Shared>,
     Slot(slot): Slot,
     ApiJson(item): ApiJson<VerifyRequest>,
 ) -> Result<Json<Value>, ApiError> {
     service.check_audience(&item.audience)?;
-    check_authorization_available(&item)?;
     let verifier = service.verifier();
-    let (verdict, elapsed) = tokio::task::spawn_blocking(move || {
+    let asked = item.action.is_some();
+    let (decision, elapsed) = tokio::task::spawn_blocking(move || {
         // Held until the work is done, even if the client has gone.
         let _slot = slot;
         let started = Instant::now();
         let request = PresentationRequest::new(item.audience, item.nonce);
         let now = agentid_wallet::unix_now();
         let verdict = verifier.verify_presentation(&item.presentation, &request, now);
-        (verdict, started.elapsed())
+        let decision = Decision::decide(
+            &verifier,
+            verdict,
+            item.action.as_ref(),
+            item.approval.as_deref(),
+            now,
+        );
+        (decision, started.elapsed())
     })
     .await
     .map_err(internal_error)?;
-    log_decision(&verdict, elapsed, "verify", 1);
-    Ok(Json(verdict_json(&verdict)))
+    log_decision(&decision, asked, elapsed, "verify", 1);
+    Ok(Json(decision.to_json(true)))
 }
 
-/// `POST /v1/presentations/verify-batch`: one verdict per item, in order.
+/// What an item asks beyond verification: its action and the approval of it.
+struct Ask {
+    action: Option<Action>,
+    approval: Option<String>,
+}
+
+/// `POST /v1/presentations/verify-batch`: one decision per item, in order. The
+/// presentations are verified together; then each item's action, if it names one,
+/// is authorized with its own approval.
 async fn verify_batch(
     State(service): State<Shared>,
     Slot(slot): Slot,
@@ -183,23 +185,23 @@ async fn verify_batch(
     let count = batch.items.len();
     for item in &batch.items {
         service.check_audience(&item.audience)?;
-        check_authorization_available(item)?;
     }
     tracing::debug!(items = count, "batch started");
     let verifier = service.verifier();
-    let (verdicts, elapsed) = tokio::task::spawn_blocking(move || {
+    let decided = tokio::task::spawn_blocking(move || {
         let _slot = slot;
         let started = Instant::now();
-        let (presentations, requests): (Vec<String>, Vec<PresentationRequest>) = batch
-            .items
-            .into_iter()
-            .map(|item| {
-                (
-                    item.presentation,
-                    PresentationRequest::new(item.audience, item.nonce),
-                )
-            })
-            .unzip();
+        let mut presentations = Vec::with_capacity(count);
+        let mut requests = Vec::with_capacity(count);
+        let mut asks = Vec::with_capacity(count);
+        for item in batch.items {
+            presentations.push(item.presentation);
+            requests.push(PresentationRequest::new(item.audience, item.nonce));
+            asks.push(Ask {
+                action: item.action,
+                approval: item.approval,
+            });
+        }
         let items: Vec<BatchItem<'_>> = presentations
             .iter()
             .zip(&requests)
@@ -210,55 +212,76 @@ async fn verify_batch(
             .collect();
         let now = agentid_wallet::unix_now();
         let verdicts = verifier.verify_batch(&items, now);
-        (verdicts, started.elapsed())
+        if verdicts.len() != count {
+            return Err(verdicts.len());
+        }
+        let decisions: Vec<(Decision, bool)> = verdicts
+            .into_iter()
+            .zip(asks)
+            .map(|(verdict, ask)| {
+                let decision = Decision::decide(
+                    &verifier,
+                    verdict,
+                    ask.action.as_ref(),
+                    ask.approval.as_deref(),
+                    now,
+                );
+                (decision, ask.action.is_some())
+            })
+            .collect();
+        Ok((decisions, started.elapsed()))
     })
     .await
     .map_err(internal_error)?;
-    if verdicts.len() != count {
+    let (decisions, elapsed) = decided.map_err(|verdicts| {
         tracing::error!(
             items = count,
-            verdicts = verdicts.len(),
+            verdicts,
             "batch verifier returned the wrong number of verdicts"
         );
-        return Err(ApiError::Internal);
+        ApiError::Internal
+    })?;
+    for (decision, asked) in &decisions {
+        log_decision(decision, *asked, elapsed, "verify-batch", count);
     }
-    for verdict in &verdicts {
-        log_decision(verdict, elapsed, "verify-batch", count);
-    }
-    let results: Vec<Value> = verdicts.iter().map(verdict_json).collect();
+    let results: Vec<Value> = decisions
+        .iter()
+        .map(|(decision, _)| decision.to_json(true))
+        .collect();
     Ok(Json(json!({"results": results})))
 }
 
-fn verdict_json(verdict: &Result<Verified, VerifyError>) -> Value {
-    match verdict {
-        Ok(verified) => json!({"valid": true, "verified": verified}),
-        Err(error) => rejection_json(error),
-    }
-}
-
-/// One line per verdict. `elapsed_us` is the time of the verification call: for a
-/// batch item, of the whole batch (`batch_size` items).
+/// One line per decision: the issuer and `vct` when verified, the rejection kind
+/// (`denied` for an action denied) when not, and, when the item named an action,
+/// whether it was `authorized`. Never the action (its resource or amount), a
+/// claim, a nonce or the presentation. `elapsed_us` is the time of the decision
+/// (verification and authorization): for a batch item, of the whole batch
+/// (`batch_size` items).
 fn log_decision(
-    verdict: &Result<Verified, VerifyError>,
+    decision: &Decision,
+    asked: bool,
     elapsed: Duration,
     endpoint: &'static str,
     batch_size: usize,
 ) {
     let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-    match verdict {
-        Ok(verified) => tracing::info!(
+    let authorized = asked.then_some(matches!(decision, Decision::Allowed { .. }));
+    match decision {
+        Decision::Allowed { verified, .. } => tracing::info!(
             endpoint,
             issuer = verified.issuer.as_str(),
             vct = verified.vct.as_deref(),
             valid = true,
+            authorized,
             elapsed_us,
             batch_size,
             "decision"
         ),
-        Err(error) => tracing::info!(
+        refused => tracing::info!(
             endpoint,
             valid = false,
-            kind = error.kind().as_str(),
+            kind = refused.kind(),
+            authorized,
             elapsed_us,
             batch_size,
             "decision"
