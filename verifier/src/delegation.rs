@@ -485,11 +485,6 @@ fn check_binding(payload: &Map<String, Value>, previous: &str) -> Result<(), Ver
     }
 }
 
-/// At most 128 characters of untrusted text, for an error message.
-pub(crate) fn truncate(text: &str) -> String {
-    text.chars().take(128).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
