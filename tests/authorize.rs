@@ -370,7 +370,14 @@ fn concealable_rights_grant_nothing() {
     payload["scope"] = json!(["refunds:*"]);
     payload["max_delegation_depth"] = json!(1);
     payload["constraints"] = json!({"currency": "EUR", "_sd": [sha256_b64(&max_amount)]});
-    let root = forge.credential(&forge.header(), &payload, &[max_amount]);
+    // The principal, which a delegation forwards (a chain's root carries a disclosure).
+    let principal = disclosure(&json!([
+        "salt-4",
+        "on_behalf_of",
+        "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    ]));
+    payload["_sd"] = json!([sha256_b64(&principal)]);
+    let root = forge.credential(&forge.header(), &payload, &[max_amount, principal]);
     let rights = agentid_verifier::delegation::Rights::from_root(
         json!({"scope": ["refunds:*"], "max_delegation_depth": 1})
             .as_object()

@@ -684,3 +684,151 @@ fn a_delegation_cannot_smuggle_a_resource_past_the_parser() {
         );
     }
 }
+
+/// Rule (docs/notes-delegation.md, "Serialization"): every segment of a chain the
+/// wallet emits but the last carries at least one disclosure, so no segment reads as
+/// `JWT` alone (`JWT~~…` is ambiguous to AP2's parser). The issuer keeps the
+/// principal disclosable in every delegable credential, and delegation forwards it.
+#[test]
+fn every_segment_of_an_emitted_chain_but_the_last_carries_a_disclosure() {
+    use agentid_wallet::{delegate_bound, present_delegated_bound, DelegationSpec, HopBinding};
+    let issuer = Issuer::from_did_key(SigningKey::generate(Algorithm::ES256)).unwrap();
+    let agent = SigningKey::generate(Algorithm::EdDSA);
+    let sub = SigningKey::generate(Algorithm::ES256);
+    // No --sd at all: the issuer still makes on_behalf_of disclosable.
+    let claims = json!({
+        "task": {"id": "T-1", "purpose": "p"}, "scope": ["refunds:*"], "max_delegation_depth": 1,
+        "on_behalf_of": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    });
+    let root = issuer
+        .issue(
+            &CredentialRequest {
+                vct: TASK_VCT.into(),
+                subject: agent.did().unwrap(),
+                holder_key: agent.public_key().clone(),
+                claims: claims.as_object().cloned().unwrap(),
+                disclosable: vec![],
+                lifetime_secs: 600,
+                committed: vec![],
+            },
+            NOW,
+        )
+        .unwrap()
+        .sd_jwt;
+    let mut trust = TrustStore::new();
+    trust.add_did(issuer.id()).unwrap();
+    let verifier = Verifier::new(trust, Policy::default().with_unknown_status_accepted(true));
+    let root_verified = verifier.verify_credential(&root, NOW).unwrap();
+    let rights = agentid_verifier::delegation::Rights::from_root(
+        &root_verified.claims,
+        root_verified.expires_at,
+    )
+    .unwrap();
+    for binding in [HopBinding::SdHash, HopBinding::IssuerJwtHash] {
+        let spec = DelegationSpec {
+            to: sub.public_key().clone(),
+            scope: Some(vec!["refunds:write".into()]),
+            resources: None,
+            constraints: serde_json::Map::new(),
+            lifetime_secs: 300,
+            max_depth: None,
+        };
+        let delegation = delegate_bound(&root, &agent, &rights, &spec, binding, NOW).unwrap();
+        let chain = present_delegated_bound(&delegation, &sub, &action(), &request(), binding, NOW)
+            .unwrap();
+        let segments: Vec<&str> = chain.split("~~").collect();
+        assert_eq!(segments.len(), 3);
+        for segment in &segments[..segments.len() - 1] {
+            assert!(
+                segment.contains('~'),
+                "a segment without disclosure: {segment}"
+            );
+        }
+        let claim = match binding {
+            HopBinding::SdHash => "sd_hash",
+            _ => "issuer_jwt_hash",
+        };
+        assert!(
+            segments[1..].iter().all(|segment| {
+                let payload = segment
+                    .split('~')
+                    .next()
+                    .unwrap()
+                    .split('.')
+                    .nth(1)
+                    .unwrap();
+                let payload: Value = serde_json::from_slice(
+                    &base64::Engine::decode(
+                        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                        payload,
+                    )
+                    .unwrap(),
+                )
+                .unwrap();
+                payload.get(claim).is_some()
+            }),
+            "{claim}"
+        );
+        let verified = verifier
+            .verify_presentation(&chain, &request(), NOW)
+            .unwrap();
+        assert_eq!(
+            verified.claims["on_behalf_of"],
+            "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+        );
+    }
+}
+
+/// A root with no disclosure to forward cannot travel unambiguously: the wallet
+/// refuses to delegate it, and says why. agentid's verifier still reads the bare
+/// `JWT~~…` form older agentid versions emitted.
+#[test]
+fn a_root_with_nothing_to_forward_is_not_delegated_but_old_chains_still_verify() {
+    let parties = parties(Algorithm::EdDSA);
+    let bare_root = format!("{}~", parties.root.split('~').next().unwrap());
+    let root_verified = verifier(&parties)
+        .verify_credential(&bare_root, NOW)
+        .unwrap();
+    let rights = agentid_verifier::delegation::Rights::from_root(
+        &root_verified.claims,
+        root_verified.expires_at,
+    )
+    .unwrap();
+    let spec = agentid_wallet::DelegationSpec {
+        to: parties.sub_agent.public_key().clone(),
+        scope: None,
+        resources: None,
+        constraints: serde_json::Map::new(),
+        lifetime_secs: 300,
+        max_depth: None,
+    };
+    let refused =
+        agentid_wallet::delegate(&bare_root, &parties.agent, &rights, &spec, NOW).unwrap_err();
+    assert!(
+        refused.to_string().contains("must carry one disclosure"),
+        "{refused}"
+    );
+
+    // The old form, built by hand: JWT~~hop~d~~terminal~d~.
+    let delegation = hop(
+        &parties.agent,
+        "kb+sd-jwt+kb",
+        &bare_root,
+        delegation_to(&parties, narrow()),
+        "d",
+        "n",
+    );
+    let terminal = hop(
+        &parties.sub_agent,
+        "kb+sd-jwt",
+        &delegation,
+        action(),
+        AUDIENCE,
+        NONCE,
+    );
+    let old = join(&[bare_root.clone(), delegation, terminal]);
+    assert!(old.contains(&format!("{}~~", bare_root.trim_end_matches('~'))));
+    assert!(verifier(&parties)
+        .verify_presentation(&old, &request(), NOW)
+        .is_ok());
+}

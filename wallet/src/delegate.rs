@@ -48,7 +48,21 @@ fn last_segment(chain: &str) -> &str {
     chain.rsplit("~~").next().unwrap_or(chain)
 }
 
+/// How a hop binds to the segment before it (draft-gco-oauth-delegate-sd-jwt §5.1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum HopBinding {
+    /// `sd_hash` over the previous segment as sent, disclosures included: later
+    /// holders cannot drop any of them. The default.
+    #[default]
+    SdHash,
+    /// `issuer_jwt_hash` over the previous segment's issuer-signed JWT only: later
+    /// holders may drop its disclosures.
+    IssuerJwtHash,
+}
+
 /// Signs one hop over `previous` and returns the chain extended by it.
+#[allow(clippy::too_many_arguments)]
 fn extend(
     chain: &str,
     holder_key: &SigningKey,
@@ -56,6 +70,7 @@ fn extend(
     object: Value,
     audience: &str,
     nonce: &str,
+    binding: HopBinding,
     now: u64,
 ) -> String {
     let disclosure = b64url_encode(json!([random_token(), object]).to_string().as_bytes());
@@ -67,7 +82,14 @@ fn extend(
     payload.insert("iat".into(), now.into());
     payload.insert("aud".into(), audience.into());
     payload.insert("nonce".into(), nonce.into());
-    payload.insert("sd_hash".into(), sha256_b64(last_segment(chain)).into());
+    let previous = last_segment(chain);
+    match binding {
+        HopBinding::SdHash => payload.insert("sd_hash".into(), sha256_b64(previous).into()),
+        HopBinding::IssuerJwtHash => {
+            let jwt = previous.split('~').next().unwrap_or(previous);
+            payload.insert("issuer_jwt_hash".into(), sha256_b64(jwt).into())
+        }
+    };
     payload.insert("_sd_alg".into(), "sha-256".into());
     let mut header = Map::new();
     header.insert("alg".into(), holder_key.algorithm().as_str().into());
@@ -85,17 +107,32 @@ const FORWARDED_CLAIMS: [&str; 1] = ["on_behalf_of"];
 /// disclosures of [`FORWARDED_CLAIMS`]. Its rights claims are always in the clear, so
 /// neither the sub-agent nor any verifier after it needs (or learns) a concealed
 /// claim such as a task's purpose or a committed birthdate.
+///
+/// Every segment of a chain but the last must carry at least one disclosure: chains
+/// join segments with `~~`, so a root `JWT~` would travel as `JWT~~…`, a segment AP2
+/// and other Delegate SD-JWT parsers cannot tell from a JWT followed by a KB-JWT
+/// (docs/notes-delegation.md, "Serialization"). agentid's issuer keeps the principal
+/// disclosable in every delegable credential for this reason; a root with nothing to
+/// forward is refused rather than sent in a form others misread.
 fn root_for_delegation(root: &str) -> Result<String, WalletError> {
     let parsed = UnverifiedSdJwt::parse(root, &Limits::default())?;
     let map = parsed.disclosure_map()?;
     let disclosures: Vec<&str> = parsed.disclosures().collect();
     let mut forwarded = format!("{}~", parsed.issuer_jwt());
+    let mut count = 0;
     for (path, index) in &map.paths {
         let top_level = matches!(path.segments(), [PathSegment::Key(name)] if FORWARDED_CLAIMS.contains(&name.as_str()));
         if let Some(disclosure) = disclosures.get(*index).filter(|_| top_level) {
             forwarded.push_str(disclosure);
             forwarded.push('~');
+            count += 1;
         }
+    }
+    if count == 0 {
+        return Err(WalletError::request(
+            "the credential has no selectively disclosable on_behalf_of to forward; \
+             a delegation chain's root must carry one disclosure (see docs/notes-delegation.md)",
+        ));
     }
     Ok(forwarded)
 }
@@ -104,12 +141,28 @@ fn root_for_delegation(root: &str) -> Result<String, WalletError> {
 /// `spec.to`, refusing anything that would widen them.
 ///
 /// # Errors
-/// [`WalletError::Verify`] with `DelegationWidened` naming the widened field.
+/// [`WalletError::Verify`] with `DelegationWidened` naming the widened field;
+/// [`WalletError::InvalidRequest`] for a root with no disclosure to forward.
 pub fn delegate(
     chain: &str,
     holder_key: &SigningKey,
     parent: &Rights,
     spec: &DelegationSpec,
+    now: u64,
+) -> Result<String, WalletError> {
+    delegate_bound(chain, holder_key, parent, spec, HopBinding::SdHash, now)
+}
+
+/// [`delegate`], binding the new hop to the previous segment as `binding` says.
+///
+/// # Errors
+/// As [`delegate`].
+pub fn delegate_bound(
+    chain: &str,
+    holder_key: &SigningKey,
+    parent: &Rights,
+    spec: &DelegationSpec,
+    binding: HopBinding,
     now: u64,
 ) -> Result<String, WalletError> {
     let expires_at = now
@@ -149,6 +202,7 @@ pub fn delegate(
         Value::Object(object),
         &audience,
         &random_token(),
+        binding,
         now,
     ))
 }
@@ -168,6 +222,21 @@ pub fn present_delegated(
     request: &PresentationRequest,
     now: u64,
 ) -> Result<String, WalletError> {
+    present_delegated_bound(chain, holder_key, action, request, HopBinding::SdHash, now)
+}
+
+/// [`present_delegated`], binding the terminal hop as `binding` says.
+///
+/// # Errors
+/// As [`present_delegated`].
+pub fn present_delegated_bound(
+    chain: &str,
+    holder_key: &SigningKey,
+    action: &Value,
+    request: &PresentationRequest,
+    binding: HopBinding,
+    now: u64,
+) -> Result<String, WalletError> {
     let Value::Object(object) = action else {
         return Err(WalletError::request("the action must be a JSON object"));
     };
@@ -184,6 +253,7 @@ pub fn present_delegated(
         action.clone(),
         &request.audience,
         &request.nonce,
+        binding,
         now,
     ))
 }

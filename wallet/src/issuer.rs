@@ -21,6 +21,17 @@ fn is_reserved(name: &str) -> bool {
     name == "_sd_alg" || REGISTERED_CLAIMS.contains(&name)
 }
 
+/// The claim naming the principal a task is done for.
+pub(crate) const PRINCIPAL_CLAIM: &str = "on_behalf_of";
+
+/// True when the claims allow at least one delegation (`max_delegation_depth` ≥ 1).
+fn delegable(claims: &Map<String, Value>) -> bool {
+    claims
+        .get("max_delegation_depth")
+        .and_then(Value::as_u64)
+        .is_some_and(|depth| depth > 0)
+}
+
 /// What to issue: a credential type, its claims, who holds it and for how long.
 #[derive(Debug, Clone)]
 pub struct CredentialRequest {
@@ -222,6 +233,16 @@ impl Issuer {
         // A committed claim is always concealed too: in clear, a proof about it
         // would hide nothing.
         let mut disclosable = request.disclosable.clone();
+        // A credential that may be delegated keeps its principal selectively
+        // disclosable, so the root segment of every delegation chain carries one
+        // disclosure (docs/notes-delegation.md, "Serialization": `JWT~~…` is
+        // ambiguous to AP2 parsers) — the one approvals need anyway.
+        if delegable(&request.claims) && request.claims.contains_key(PRINCIPAL_CLAIM) {
+            let principal = ClaimPath::root().child(PathSegment::Key(PRINCIPAL_CLAIM.into()));
+            if !disclosable.iter().any(|listed| listed.matches(&principal)) {
+                disclosable.push(principal);
+            }
+        }
         for path in &request.committed {
             if !disclosable.iter().any(|listed| listed.matches(path)) {
                 disclosable.push(path.clone());

@@ -65,7 +65,10 @@ mod wallet;
 pub use audit::{AuditAction, AuditEntry, AuditError};
 pub use commit::{issuance_text, Opening};
 pub use conceal::Decoys;
-pub use delegate::{delegate, present_delegated, DelegationSpec, DELEGATION_VCT};
+pub use delegate::{
+    delegate, delegate_bound, present_delegated, present_delegated_bound, DelegationSpec,
+    HopBinding, DELEGATION_VCT,
+};
 pub use did::{did_key, did_key_url};
 pub use error::WalletError;
 pub use holder::{present, present_with_predicates};
