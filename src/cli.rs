@@ -374,6 +374,21 @@ pub(crate) struct VerifyArgs {
     /// Print the verdict as JSON on standard output.
     #[arg(long)]
     pub(crate) json: bool,
+    /// What the input is: an agentid credential, presentation or delegation chain
+    /// (the default), or an AP2 v0.2 mandate chain (root ~~ hops ~~ closed mandate,
+    /// as the AP2 SDK builds them; needs --audience and --nonce; the trust file
+    /// names the root's key, e.g. `{"jwk": {…}}`).
+    #[arg(long, value_enum, default_value = "agentid")]
+    pub(crate) profile: Profile,
+}
+
+/// How `verify` reads its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Profile {
+    /// agentid's SD-JWT VCs, presentations and delegation chains.
+    Agentid,
+    /// AP2 v0.2 mandate chains.
+    Ap2,
 }
 
 #[derive(Debug, Args)]

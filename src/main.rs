@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod ap2_cmd;
 mod approve_cmd;
 mod batch_cmd;
 mod cli;

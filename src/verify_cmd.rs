@@ -8,7 +8,7 @@ use agentid_verifier::{
     MAX_STATUS_TOKEN_BYTES,
 };
 
-use crate::cli::VerifyArgs;
+use crate::cli::{Profile, VerifyArgs};
 use crate::decision::Decision;
 use crate::error::CliError;
 use crate::io::read_bounded;
@@ -53,6 +53,9 @@ pub(crate) fn load_status(
 }
 
 pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
+    if args.profile == Profile::Ap2 {
+        return crate::ap2_cmd::run(args);
+    }
     let trust = load_trust(&args.trust)?;
     let mut policy = Policy::default();
     if !args.typ.is_empty() {

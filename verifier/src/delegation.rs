@@ -463,7 +463,10 @@ impl Verifier {
 
 /// Exactly one of `sd_hash` (over the previous segment as presented, with its
 /// disclosures and trailing '~') and `issuer_jwt_hash` (over its JWT alone).
-fn check_binding(payload: &Map<String, Value>, previous: &str) -> Result<(), VerifyError> {
+pub(crate) fn check_binding(
+    payload: &Map<String, Value>,
+    previous: &str,
+) -> Result<(), VerifyError> {
     let sd_hash = string_claim(payload, "sd_hash", "delegation hop")?;
     let jwt_hash = string_claim(payload, "issuer_jwt_hash", "delegation hop")?;
     let matches = match (sd_hash, jwt_hash) {

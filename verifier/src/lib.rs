@@ -32,6 +32,7 @@
 
 mod action;
 mod alg;
+mod ap2_chain;
 pub mod authorize;
 mod batch;
 pub mod delegation;
@@ -53,6 +54,7 @@ mod trust;
 mod verify;
 
 pub use alg::Algorithm;
+pub use ap2_chain::VerifiedMandateChain;
 pub use batch::{verify_ed25519_batch, BatchItem, MAX_BATCH};
 pub use encoding::b64url_encode;
 pub use error::{KeyError, RejectionKind, SignatureRole, VerifyError};
@@ -64,7 +66,10 @@ pub use status::{
     Status, StatusList, StatusLists, MAX_STATUS_LIST_BYTES, MAX_STATUS_TOKEN_BYTES, STATUS_LIST_TYP,
 };
 pub use timefmt::rfc3339;
-pub use trust::{TrustStore, TrustedIssuer, MAX_TRUST_FILE_BYTES, MAX_TRUST_FILE_DEPTH};
+pub use trust::{
+    jwk_thumbprint, TrustStore, TrustedIssuer, MAX_KEYS_TRIED_WITHOUT_KID, MAX_TRUST_FILE_BYTES,
+    MAX_TRUST_FILE_DEPTH,
+};
 pub use verify::{
     KeyBinding, Policy, PresentationRequest, Verified, Verifier, DEFAULT_CLOCK_SKEW_SECS,
     KB_JWT_TYP, NEVER_DISCLOSED_CLAIMS, REGISTERED_CLAIMS, SD_JWT_VC_TYP,

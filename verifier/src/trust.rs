@@ -85,10 +85,24 @@ impl TrustedIssuer {
     }
 }
 
-/// Issuers the verifier accepts, each with its key. Lookups are by exact `iss`.
+/// Issuers the verifier accepts, each with its key. Lookups are by exact `iss`; keys
+/// trusted without an identifier (roots of AP2 mandate chains, which carry no `iss`)
+/// are found by the header's `kid` or tried in turn.
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     issuers: HashMap<String, TrustedIssuer>,
+    keys: Vec<TrustedIssuer>,
+}
+
+/// Most key-only entries tried for a JWT without `kid`: beyond that the trust file
+/// must give the keys a `kid` (each try is a signature verification).
+pub const MAX_KEYS_TRIED_WITHOUT_KID: usize = 8;
+
+/// The RFC 7638 JWK thumbprint of a key (SHA-256, base64url).
+pub fn jwk_thumbprint(key: &PublicKey) -> String {
+    // `to_jwk` holds exactly the required members in lexicographic order, and
+    // serde_json writes them without whitespace: the RFC 7638 input.
+    crate::sd_jwt::sha256_b64(&key.to_jwk().to_string())
 }
 
 impl TrustStore {
@@ -122,6 +136,65 @@ impl TrustStore {
         Ok(())
     }
 
+    /// Trusts a key on its own, with no issuer identifier: a JWT without `iss` whose
+    /// header `kid` names it (the JWK's own `kid`, or its RFC 7638 thumbprint) — or,
+    /// without `kid`, whose signature it verifies — is trusted as signed by it. What
+    /// AP2 mandate roots need: they carry no `iss`.
+    ///
+    /// # Errors
+    /// A [`KeyError`] if the JWK is invalid.
+    pub fn add_key(&mut self, jwk: &Value) -> Result<(), KeyError> {
+        let key = PublicKey::from_jwk(jwk)?;
+        let pinned_kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
+        let id = format!(
+            "urn:ietf:params:oauth:jwk-thumbprint:sha-256:{}",
+            jwk_thumbprint(&key)
+        );
+        if self.keys.iter().any(|known| known.id == id) {
+            return Ok(());
+        }
+        self.keys.push(TrustedIssuer {
+            id,
+            key,
+            pinned_kid,
+            from_did: false,
+            status_providers: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// The key-only entries that may have signed a JWT with this header `kid`: the
+    /// one whose `kid` or thumbprint it names, or — without `kid` — every entry (at
+    /// most [`MAX_KEYS_TRIED_WITHOUT_KID`]).
+    pub(crate) fn keys_for(&self, kid: Option<&str>) -> Result<Vec<&TrustedIssuer>, VerifyError> {
+        let found: Vec<&TrustedIssuer> = match kid {
+            Some(kid) => self
+                .keys
+                .iter()
+                .filter(|entry| {
+                    entry.pinned_kid.as_deref() == Some(kid)
+                        || entry.id.rsplit(':').next() == Some(kid)
+                })
+                .collect(),
+            None => {
+                if self.keys.len() > MAX_KEYS_TRIED_WITHOUT_KID {
+                    return Err(VerifyError::UntrustedIssuer(
+                        "a root without kid, and more trusted keys than are tried without one"
+                            .into(),
+                    ));
+                }
+                self.keys.iter().collect()
+            }
+        };
+        if found.is_empty() {
+            return Err(VerifyError::UntrustedIssuer(match kid {
+                Some(kid) => format!("no trusted key with kid {}", truncate(kid)),
+                None => "no trusted key".into(),
+            }));
+        }
+        Ok(found)
+    }
+
     /// Trusts an issuer identified by a URL (or any non-DID string), with a pinned JWK.
     ///
     /// # Errors
@@ -147,7 +220,8 @@ impl TrustStore {
         Ok(())
     }
 
-    /// Reads a trust file: `{"issuers": [{"id": "did:key:…"}, {"id": "https://…", "jwk": {…}}]}`.
+    /// Reads a trust file: `{"issuers": [{"id": "did:key:…"}, {"id": "https://…", "jwk": {…}}, {"jwk": {…}}]}`
+    /// (the last form: a key trusted on its own, see [`TrustStore::add_key`]).
     /// An entry may name `"status_providers": ["did:key:…", …]`: signers whose status
     /// list tokens apply to that issuer's credentials besides its own.
     ///
@@ -167,6 +241,17 @@ impl TrustStore {
             .ok_or_else(|| invalid("expected {\"issuers\": [...]}"))?;
         let mut store = TrustStore::new();
         for entry in entries {
+            if entry.get("id").is_none() {
+                // A key trusted on its own (AP2 roots carry no iss).
+                let jwk = entry.get("jwk").ok_or_else(|| {
+                    invalid("every entry needs an \"id\", or a \"jwk\" trusted on its own")
+                })?;
+                if entry.as_object().is_some_and(|map| map.len() != 1) {
+                    return Err(invalid("a key-only entry holds just \"jwk\""));
+                }
+                store.add_key(jwk)?;
+                continue;
+            }
             let id = entry
                 .get("id")
                 .and_then(Value::as_str)
@@ -209,14 +294,14 @@ impl TrustStore {
         self.issuers.contains_key(iss)
     }
 
-    /// The number of trusted issuers.
+    /// The number of trusted issuers and key-only entries.
     pub fn len(&self) -> usize {
-        self.issuers.len()
+        self.issuers.len() + self.keys.len()
     }
 
-    /// True when no issuer is trusted.
+    /// True when nothing is trusted.
     pub fn is_empty(&self) -> bool {
-        self.issuers.is_empty()
+        self.issuers.is_empty() && self.keys.is_empty()
     }
 
     /// The status providers of `issuer` (empty for an unknown issuer).
