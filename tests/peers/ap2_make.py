@@ -13,11 +13,11 @@ Each item:
    "expect_error": str}                   only for a refusal: a part of the SDK's error
 
 Names say what the SDK must do with the item, and tests/interop_ap2.rs checks it:
-`…/valid` and `…/sdk-lenient/…` are accepted with no constraint violation (the
-lenient ones are chains the SDK accepts although a stricter verifier may refuse
-them), `…/tampered/…` are refused (`expect_error` in the error), and
-`…/constraint/…` are accepted by `MandateClient.verify` but have constraint
-violations.
+`…/valid` are accepted with no constraint violation; `…/sdk-lenient/…` are accepted
+by `MandateClient.verify` although they are not a proper chain (the typed constraint
+check may or may not object: a stricter verifier refuses them); `…/tampered/…` are
+refused (`expect_error` in the error); `…/constraint/…` are accepted by
+`MandateClient.verify` but have constraint violations.
 
 `constraint_violations` is what the SDK's own checks report on the verified payloads:
 `CheckoutMandateChain.parse([open, closed]).verify(checkout_jwt=closed.checkout_jwt,
@@ -39,7 +39,10 @@ import hashlib
 import json
 import sys
 
-import ap2_sdk
+# Before any import from here: no __pycache__ here or in the SDK's (shared) tree.
+sys.dont_write_bytecode = True
+
+import ap2_sdk  # noqa: E402
 
 NOW = 1_800_000_000
 AUD = "https://merchant.example"
@@ -203,6 +206,10 @@ class Sdk:
         return self.CheckoutMandate(
             checkout_jwt=checkout_jwt, checkout_hash=sha256_b64url(checkout_jwt)
         )
+
+    @staticmethod
+    def delegate_claims(model):
+        return model.model_dump(by_alias=True, exclude_none=True)
 
     # Chains ---------------------------------------------------------------
 
@@ -387,17 +394,29 @@ def build():
                    user, aud="https://other-merchant.example", expect_error="aud mismatch")
         corpus.add(f"payment/{label}/sd_hash/tampered/wrong-nonce", "payment", segments,
                    user, nonce="n-replayed", expect_error="nonce mismatch")
-    corpus.add("payment/3hop/sd_hash/tampered/middle-dropped", "payment",
+    corpus.add("payment/2hop/sd_hash/tampered/middle-of-3-dropped", "payment",
                [root3, closed3], user, expect_error="InvalidJWSSignature")
     corpus.add("payment/3hop/sd_hash/tampered/hops-reordered", "payment",
                [root3, closed3, middle3], user, expect_error="InvalidJWSSignature")
+    # Another root for the same agent key: the delegation's signature holds, its
+    # binding does not.
     corpus.add("payment/3hop/sd_hash/tampered/root-swapped", "payment",
-               [root, middle3, closed3], user, expect_error="InvalidJWSSignature")
+               [root, middle3, closed3], user, expect_error="sd_hash mismatch")
     # MandateClient.verify does not require a chain to end with a terminal hop (aud and
     # nonce are then compared with nothing); only PaymentMandateChain.parse, in the
     # constraint check, notices that the last payload is not a closed mandate.
-    corpus.add("payment/3hop/sd_hash/sdk-lenient/terminal-dropped", "payment",
+    corpus.add("payment/2hop/sd_hash/sdk-lenient/terminal-of-3-dropped", "payment",
                [root3, middle3], user)
+    # Nor that a hop's delegate object is disclosed: without it (or with another
+    # disclosure in its place, which no digest names and the SDK ignores) the closed
+    # mandate's payload is the hop's own claims, `delegate_payload: []`.
+    jwt = closed.split("~", 1)[0]
+    stranger = b64url(json.dumps(["salt-x", sdk.delegate_claims(sdk.closed_payment(
+        amount=1))]).encode())
+    corpus.add("payment/2hop/sd_hash/sdk-lenient/closed-disclosure-withheld", "payment",
+               [root, jwt + "~"], user)
+    corpus.add("payment/2hop/sd_hash/sdk-lenient/closed-disclosure-replaced", "payment",
+               [root, f"{jwt}~{stranger}~"], user)
 
     # Hops signed by a key that is not the previous segment's cnf key.
     forged = sdk.hop(root, other, sdk.closed_payment(), AUD, NONCE, "sd_hash")

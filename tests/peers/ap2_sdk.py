@@ -18,7 +18,7 @@ import os
 import sys
 import types
 
-# Neither this directory nor the SDK's (shared, not ours) gets __pycache__ files.
+# The scripts set this before importing this module; here for any other importer.
 sys.dont_write_bytecode = True
 
 

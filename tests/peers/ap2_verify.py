@@ -42,7 +42,10 @@ SDK behaviour to know when reading its verdicts (AP2 commit e1ea56d, sd-jwt 0.10
 import json
 import sys
 
-import ap2_sdk
+# Before any import from here: no __pycache__ here or in the SDK's (shared) tree.
+sys.dont_write_bytecode = True
+
+import ap2_sdk  # noqa: E402
 
 
 def key_provider(item):
