@@ -630,8 +630,31 @@ impl CorpusItem {
 /// key pinned to `item.root_jwk`, `item.aud`/`item.nonce` as the request, at
 /// `item.now`), then the ported mandate constraints. `None` until that is wired.
 fn agentid_verdict(item: &CorpusItem) -> Option<Verdict> {
-    let _ = item;
-    None
+    use agentid_verifier::{Policy, PresentationRequest, TrustStore, Verifier};
+    let trust = TrustStore::from_json(
+        serde_json::json!({"issuers": [{"jwk": item.root_jwk}]})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    // The SDK's clock skew (clock_skew_seconds = 300).
+    let verifier = Verifier::new(trust, Policy::default().with_clock_skew(300));
+    let request = PresentationRequest::new(
+        item.aud.clone().unwrap_or_default(),
+        item.nonce.clone().unwrap_or_default(),
+    );
+    Some(
+        match verifier.verify_mandate_chain(&item.chain, &request, item.now) {
+            Err(error) => Verdict::Refused(error.to_string()),
+            Ok(chain) => mandate_verdict(&chain, item.now),
+        },
+    )
+}
+
+/// What the mandates of a verified chain say: accepted, or the violations.
+fn mandate_verdict(chain: &agentid_verifier::VerifiedMandateChain, now: u64) -> Verdict {
+    let _ = (chain, now);
+    Verdict::Accepted
 }
 
 fn corpus(peer: &Peer) -> Vec<CorpusItem> {
