@@ -37,7 +37,9 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
     let mut agent = create("refund-agent", Algorithm::EdDSA)?;
     let principal_did = principal.did().to_owned();
     let issuer_did = issuer.did().to_owned();
-    let task_did = agent.new_task_key("T-2026-0042", Algorithm::EdDSA, now)?;
+    // P-256: the task will be delegated, and AP2 verifiers take ECDSA (ES256) keys
+    // for every hop of a mandate chain.
+    let task_did = agent.new_task_key("T-2026-0042", Algorithm::ES256, now)?;
     println!(
         "1. Identities (did:key), each in its own encrypted wallet under {}",
         home.path().display()
@@ -165,6 +167,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
     }
     let delegation = agent.delegate(&stored_id, &narrower(20), now)?;
     let sub_id = sub_agent.receive(&delegation, None, now)?;
+    let mut ap2_chain = None;
     for amount in [15, 30] {
         let payout_request = PresentationRequest::new(VERIFIER_AUDIENCE, nonce());
         let payout = json!({"scope": "refunds:write", "resource": "https://shop.example/orders/1234", "amount": amount, "currency": "EUR"});
@@ -180,6 +183,8 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
                 chain.effective_rights.scope.join(", "),
                 chain.effective_rights.constraints["max_amount"]
             );
+            println!("   on the wire (Delegate SD-JWT, as AP2 v0.2 verifiers read it; ES256 hops): {chain_presentation}");
+            ap2_chain = Some((chain_presentation.clone(), payout_request.clone()));
         }
         // The bank authorizes exactly the action the sub-agent signed.
         let action = Action::from_json(&payout)
@@ -340,6 +345,14 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         let trust_file = json!({"issuers": [{"id": issuer_did}]});
         write_file(&dir.join("trust.json"), trust_file.to_string().as_bytes())?;
         write_file(&dir.join("status.jwt"), status_token.as_bytes())?;
+        if let Some((chain, request)) = &ap2_chain {
+            write_file(&dir.join("chain.sd-jwt"), chain.as_bytes())?;
+            let chain_request = json!({"audience": request.audience, "nonce": request.nonce});
+            write_file(
+                &dir.join("chain-request.json"),
+                chain_request.to_string().as_bytes(),
+            )?;
+        }
         let request_file =
             json!({"audience": verifier_request.audience, "nonce": verifier_request.nonce});
         write_file(
@@ -347,7 +360,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
             request_file.to_string().as_bytes(),
         )?;
         println!(
-            "\nWrote credential.sd-jwt, presentation.sd-jwt, trust.json, status.jwt (before the revocation) and request.json to {}",
+            "\nWrote credential.sd-jwt, presentation.sd-jwt, trust.json, status.jwt (before the revocation), request.json, chain.sd-jwt and chain-request.json to {}",
             dir.display()
         );
         println!(

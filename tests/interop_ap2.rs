@@ -411,12 +411,14 @@ fn the_ap2_sdk_refuses_agentid_chains_with_eddsa_holders_for_the_key_type_alone(
     report(&failures, chains.len());
 }
 
-/// A root with no disclosure to forward (`on_behalf_of` not disclosable): its segment
-/// must still be an SD-JWT (`JWT~…`), since the SDK parses every segment as one. Same
-/// verdicts as with a forwarded disclosure: P-256 holders accepted, EdDSA holders
-/// refused for their key type only.
+/// A root credential issued without any selectively disclosable claim still makes
+/// chains the SDK reads: agentid's issuer keeps `on_behalf_of` disclosable in every
+/// delegable credential and delegation forwards it, so the root segment is never a
+/// bare `JWT` (docs/notes-delegation.md, "Serialization"). Same verdicts as with a
+/// disclosure chosen by the issuer: P-256 holders accepted, EdDSA holders refused for
+/// their key type only.
 #[test]
-fn the_ap2_sdk_accepts_agentid_chains_whose_root_forwards_no_disclosure() {
+fn the_ap2_sdk_accepts_agentid_chains_whose_root_was_issued_without_disclosable_claims() {
     let Some(peer) = peer() else { return };
     let mut chains = Vec::new();
     for holder in [Algorithm::ES256, Algorithm::EdDSA] {
@@ -779,4 +781,45 @@ fn agentid_verdicts_on_the_ap2_sdk_corpus_match_the_sdk() {
         );
     }
     report(&failures, compared);
+}
+
+/// The demo's delegation step produces a chain the SDK accepts (the line the demo
+/// prints as "on the wire"), with the demo's own issuer key as the root key.
+#[test]
+fn the_demo_chain_verifies_in_the_ap2_sdk() {
+    let Some(peer) = peer() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_agentid"))
+        .args(["demo", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    let chain = read("chain.sd-jwt");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&chain),
+        "the demo prints the chain"
+    );
+    let request: Value = serde_json::from_str(&read("chain-request.json")).unwrap();
+    let trust: Value = serde_json::from_str(&read("trust.json")).unwrap();
+    let issuer = trust["issuers"][0]["id"].as_str().unwrap();
+    let root_jwk = agentid_verifier::did_key::decode(issuer).unwrap().to_jwk();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let input = json!({"chain": chain, "root_jwk": root_jwk, "aud": request["audience"],
+        "nonce": request["nonce"], "now": now});
+    let answer = &peer.verify(&[input])[0];
+    assert!(
+        answer.ok,
+        "the SDK refuses the demo's chain: {}",
+        answer.error()
+    );
+    assert_eq!(answer.payloads.len(), 3, "root, delegation, action");
 }
