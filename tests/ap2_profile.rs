@@ -427,3 +427,198 @@ fn agentid_chains_and_mandate_chains_do_not_pass_for_each_other() {
     );
     assert!(results[0].is_err());
 }
+
+// ---------------------------------------------------------------------------------
+// Roots that carry an X.509 chain (`x5c`), trusted through an `x509_anchor`
+// ---------------------------------------------------------------------------------
+
+struct Pki {
+    anchor_pem: String,
+    chain: Vec<String>,
+    leaf: rcgen::KeyPair,
+}
+
+/// A root CA, optionally an intermediate, and a leaf valid from `from` to `until`
+/// (years), the leaf allowed `leaf_usages`.
+fn pki(intermediate: bool, from: i32, until: i32, leaf_usages: Vec<rcgen::KeyUsagePurpose>) -> Pki {
+    use base64::Engine as _;
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let alg = &rcgen::PKCS_ECDSA_P256_SHA256;
+    let ca = |name: &str, path: BasicConstraints| {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(path);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
+        params
+    };
+    let root_key = KeyPair::generate_for(alg).unwrap();
+    let root_params = ca("AP2 test root", BasicConstraints::Unconstrained);
+    let root_cert = root_params.self_signed(&root_key).unwrap();
+    let root_issuer = Issuer::new(root_params, root_key);
+    let mut chain = Vec::new();
+    let leaf = KeyPair::generate_for(alg).unwrap();
+    let mut leaf_params = CertificateParams::new(vec!["user.example".to_owned()]).unwrap();
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "AP2 user");
+    leaf_params.key_usages = leaf_usages;
+    leaf_params.not_before = rcgen::date_time_ymd(from, 1, 1);
+    leaf_params.not_after = rcgen::date_time_ymd(until, 1, 1);
+    let b64 = |der: &[u8]| base64::engine::general_purpose::STANDARD.encode(der);
+    if intermediate {
+        let mid_key = KeyPair::generate_for(alg).unwrap();
+        let mid_params = ca("AP2 test intermediate", BasicConstraints::Constrained(0));
+        let mid_cert = mid_params.signed_by(&mid_key, &root_issuer).unwrap();
+        let mid_issuer = Issuer::new(mid_params, mid_key);
+        let leaf_cert = leaf_params.signed_by(&leaf, &mid_issuer).unwrap();
+        chain.push(b64(leaf_cert.der()));
+        chain.push(b64(mid_cert.der()));
+    } else {
+        let leaf_cert = leaf_params.signed_by(&leaf, &root_issuer).unwrap();
+        chain.push(b64(leaf_cert.der()));
+    }
+    Pki {
+        anchor_pem: root_cert.pem(),
+        chain,
+        leaf,
+    }
+}
+
+/// A mandate root signed by the PKI's leaf key, carrying its x5c.
+fn x5c_root(pki: &Pki, holder: &SigningKey) -> String {
+    use rcgen::SigningKey as _;
+    let header = json!({"alg": "ES256", "typ": "example+sd-jwt", "x5c": pki.chain});
+    let disclosed = disclosure(&json!(["salt", open_mandate(holder)]));
+    let payload =
+        json!({"delegate_payload": [{"...": sha256_b64(&disclosed)}], "_sd_alg": "sha-256"});
+    let input = format!(
+        "{}.{}",
+        agentid_verifier::b64url_encode(header.to_string().as_bytes()),
+        agentid_verifier::b64url_encode(payload.to_string().as_bytes())
+    );
+    let der = pki.leaf.sign(input.as_bytes()).unwrap();
+    let raw = p256::ecdsa::Signature::from_der(&der).unwrap().to_bytes();
+    format!(
+        "{input}.{}~{disclosed}~",
+        agentid_verifier::b64url_encode(&raw)
+    )
+}
+
+fn anchored(pki: &Pki) -> Verifier {
+    let trust = json!({"issuers": [{"x509_anchor": pki.anchor_pem}]});
+    Verifier::new(
+        TrustStore::from_json(trust.to_string().as_bytes()).unwrap(),
+        Policy::default().with_clock_skew(300),
+    )
+}
+
+#[test]
+fn a_root_with_an_x5c_chain_to_a_trusted_anchor_verifies() {
+    use rcgen::KeyUsagePurpose::DigitalSignature;
+    let parties = new_parties();
+    for intermediate in [false, true] {
+        let pki = pki(intermediate, 2020, 2035, vec![DigitalSignature]);
+        let root = x5c_root(&pki, &parties.agent);
+        let closed = hop(
+            &parties.agent,
+            "kb+sd-jwt",
+            &root,
+            closed_mandate(),
+            AUD,
+            NONCE,
+        );
+        let verified = anchored(&pki)
+            .verify_mandate_chain(&join(&[root, closed]), &request(), NOW)
+            .unwrap();
+        assert_eq!(
+            verified.root_signer, "x509:CN=AP2 test root",
+            "{intermediate}"
+        );
+    }
+}
+
+#[test]
+fn x5c_chains_are_refused_for_every_path_validation_rule() {
+    use rcgen::KeyUsagePurpose::{DigitalSignature, KeyAgreement};
+    let parties = new_parties();
+    let refused = |pki: &Pki, verifier: &Verifier| {
+        let root = x5c_root(pki, &parties.agent);
+        let closed = hop(
+            &parties.agent,
+            "kb+sd-jwt",
+            &root,
+            closed_mandate(),
+            AUD,
+            NONCE,
+        );
+        verifier
+            .verify_mandate_chain(&join(&[root, closed]), &request(), NOW)
+            .unwrap_err()
+    };
+    // Another anchor than the one the chain ends at.
+    let good = pki(true, 2020, 2035, vec![DigitalSignature]);
+    let other = pki(false, 2020, 2035, vec![DigitalSignature]);
+    assert!(matches!(
+        refused(&good, &anchored(&other)),
+        VerifyError::UntrustedIssuer(_)
+    ));
+    // No anchor at all in the trust file.
+    let plain = Verifier::new(TrustStore::new(), Policy::default());
+    assert!(matches!(
+        refused(&good, &plain),
+        VerifyError::UntrustedIssuer(_)
+    ));
+    // A leaf that expired, or is not valid yet (NOW is 2027-01-15).
+    let expired = pki(false, 2020, 2026, vec![DigitalSignature]);
+    assert!(matches!(
+        refused(&expired, &anchored(&expired)),
+        VerifyError::Expired { .. }
+    ));
+    let early = pki(false, 2028, 2035, vec![DigitalSignature]);
+    assert!(matches!(
+        refused(&early, &anchored(&early)),
+        VerifyError::NotYetValid { .. }
+    ));
+    // A leaf whose key may not sign.
+    let agreement = pki(false, 2020, 2035, vec![KeyAgreement]);
+    assert!(matches!(
+        refused(&agreement, &anchored(&agreement)),
+        VerifyError::UntrustedIssuer(_)
+    ));
+    // A chain with the intermediate missing.
+    let mut gap = pki(true, 2020, 2035, vec![DigitalSignature]);
+    gap.chain.truncate(1);
+    assert!(matches!(
+        refused(&gap, &anchored(&gap)),
+        VerifyError::UntrustedIssuer(_)
+    ));
+    // A leaf posing as an issuer: leaf ~ leaf.
+    let mut loop_chain = pki(false, 2020, 2035, vec![DigitalSignature]);
+    loop_chain.chain.push(loop_chain.chain[0].clone());
+    assert!(matches!(
+        refused(&loop_chain, &anchored(&loop_chain)),
+        VerifyError::UntrustedIssuer(_)
+    ));
+    // Garbage and too many certificates.
+    let mut garbage = pki(false, 2020, 2035, vec![DigitalSignature]);
+    garbage.chain = vec!["not base64!".into()];
+    assert!(matches!(
+        refused(&garbage, &anchored(&garbage)),
+        VerifyError::Malformed(_)
+    ));
+    let mut long = pki(false, 2020, 2035, vec![DigitalSignature]);
+    long.chain = vec![long.chain[0].clone(); 6];
+    assert!(matches!(
+        refused(&long, &anchored(&long)),
+        VerifyError::LimitExceeded(_)
+    ));
+    // A trust file anchor that is not a certificate.
+    assert!(TrustStore::from_json(br#"{"issuers": [{"x509_anchor": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"}]}"#).is_err());
+}

@@ -7,6 +7,8 @@
 //! Same pipeline as agentid's own chains — parse with limits, every structural check,
 //! then the signatures (single or batched) — with AP2's reading of the root:
 //!
+//! - an `x5c` header: the chain must end at an `x509_anchor` of the trust file
+//!   ([`crate::x509`]), and the leaf's key signs the root;
 //! - no `iss`: the root key is a key-only trust entry, found by the header's `kid`
 //!   (the JWK's `kid` or RFC 7638 thumbprint) or, without one, tried in turn
 //!   ([`crate::TrustStore::add_key`]); a root with `iss` uses the issuer entry;
@@ -143,7 +145,7 @@ impl Verifier {
                 });
             }
         }
-        let (root_signer, root_key) = self.root_key(&root)?;
+        let (root_signer, root_key) = self.root_key(&root, now)?;
         let mut signatures = vec![PendingSignature {
             role: SignatureRole::Issuer,
             key: root_key,
@@ -270,7 +272,22 @@ impl Verifier {
     }
 
     /// The trust entry and key that signed a mandate root.
-    fn root_key(&self, root: &CompactJws<'_>) -> Result<(String, PublicKey), VerifyError> {
+    fn root_key(
+        &self,
+        root: &CompactJws<'_>,
+        now: u64,
+    ) -> Result<(String, PublicKey), VerifyError> {
+        if let Some(x5c) = &root.x5c {
+            // The SDK's X5cOrKidPublicKeyProvider: a chain to a trusted root wins.
+            let (name, key) = crate::x509::verify_x5c(x5c, self.trust().x509_anchors(), now)?;
+            if key.algorithm() != root.alg {
+                return Err(VerifyError::KeyIdMismatch(format!(
+                    "alg {} does not fit the x5c leaf key",
+                    root.alg
+                )));
+            }
+            return Ok((name, key));
+        }
         if let Some(iss) = string_claim(&root.payload, "iss", "mandate root")? {
             let issuer = self.trust().resolve(iss, root.kid.as_deref())?;
             return Ok((issuer.id().to_owned(), issuer.key().clone()));

@@ -15,6 +15,8 @@ pub(crate) struct CompactJws<'a> {
     pub(crate) alg: Algorithm,
     pub(crate) typ: Option<String>,
     pub(crate) kid: Option<String>,
+    /// The `x5c` header (RFC 7515 §4.1.6), unparsed.
+    pub(crate) x5c: Option<Value>,
     pub(crate) payload: Map<String, Value>,
     pub(crate) signature: Vec<u8>,
 }
@@ -44,6 +46,7 @@ impl<'a> CompactJws<'a> {
         }
         let typ = optional_string(&header, "typ", what)?;
         let kid = optional_string(&header, "kid", what)?;
+        let x5c = header.get("x5c").cloned();
         let payload = decode_json_object(payload_b64, max_depth, &format!("{what} payload"))?;
         let signature = b64url_decode(signature_b64, &format!("{what} signature"))?;
         Ok(CompactJws {
@@ -51,6 +54,7 @@ impl<'a> CompactJws<'a> {
             alg,
             typ,
             kid,
+            x5c,
             payload,
             signature,
         })

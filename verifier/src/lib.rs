@@ -52,6 +52,7 @@ mod timefmt;
 mod transcript;
 mod trust;
 mod verify;
+pub mod x509;
 
 pub use alg::Algorithm;
 pub use ap2_chain::VerifiedMandateChain;

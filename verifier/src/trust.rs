@@ -8,6 +8,7 @@ use crate::did_key;
 use crate::encoding::parse_json;
 use crate::error::{truncate, KeyError, VerifyError};
 use crate::key::PublicKey;
+use crate::x509::X509Anchor;
 
 /// Largest trust file accepted, in bytes.
 pub const MAX_TRUST_FILE_BYTES: usize = 1024 * 1024;
@@ -92,6 +93,7 @@ impl TrustedIssuer {
 pub struct TrustStore {
     issuers: HashMap<String, TrustedIssuer>,
     keys: Vec<TrustedIssuer>,
+    anchors: Vec<X509Anchor>,
 }
 
 /// Most key-only entries tried for a JWT without `kid`: beyond that the trust file
@@ -195,6 +197,19 @@ impl TrustStore {
         Ok(found)
     }
 
+    /// Trusts an X.509 CA certificate as an anchor for `x5c` chains (of AP2 mandate
+    /// roots): see [`crate::x509`].
+    pub fn add_x509_anchor(&mut self, anchor: X509Anchor) {
+        if !self.anchors.contains(&anchor) {
+            self.anchors.push(anchor);
+        }
+    }
+
+    /// The X.509 trust anchors.
+    pub(crate) fn x509_anchors(&self) -> &[X509Anchor] {
+        &self.anchors
+    }
+
     /// Trusts an issuer identified by a URL (or any non-DID string), with a pinned JWK.
     ///
     /// # Errors
@@ -241,6 +256,16 @@ impl TrustStore {
             .ok_or_else(|| invalid("expected {\"issuers\": [...]}"))?;
         let mut store = TrustStore::new();
         for entry in entries {
+            if let Some(pem) = entry.get("x509_anchor") {
+                let pem = pem
+                    .as_str()
+                    .ok_or_else(|| invalid("x509_anchor is not a PEM string"))?;
+                if entry.as_object().is_some_and(|map| map.len() != 1) {
+                    return Err(invalid("an x509_anchor entry holds just \"x509_anchor\""));
+                }
+                store.add_x509_anchor(X509Anchor::from_pem(pem)?);
+                continue;
+            }
             if entry.get("id").is_none() {
                 // A key trusted on its own (AP2 roots carry no iss).
                 let jwk = entry.get("jwk").ok_or_else(|| {
@@ -296,12 +321,12 @@ impl TrustStore {
 
     /// The number of trusted issuers and key-only entries.
     pub fn len(&self) -> usize {
-        self.issuers.len() + self.keys.len()
+        self.issuers.len() + self.keys.len() + self.anchors.len()
     }
 
     /// True when nothing is trusted.
     pub fn is_empty(&self) -> bool {
-        self.issuers.is_empty() && self.keys.is_empty()
+        self.issuers.is_empty() && self.keys.is_empty() && self.anchors.is_empty()
     }
 
     /// The status providers of `issuer` (empty for an unknown issuer).
