@@ -622,3 +622,77 @@ fn x5c_chains_are_refused_for_every_path_validation_rule() {
     // A trust file anchor that is not a certificate.
     assert!(TrustStore::from_json(br#"{"issuers": [{"x509_anchor": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"}]}"#).is_err());
 }
+
+/// Rule (issue 12, item 4): the wallet signs AP2 mandates with ES256 whatever the
+/// key type it would otherwise use, and refuses any other key; what it signs is a
+/// chain agentid's AP2 profile verifies (tests/interop_ap2.rs: and the SDK).
+#[test]
+fn the_wallet_signs_ap2_mandates_with_es256_only() {
+    use agentid_wallet::ap2::{close_mandate, create_open_mandate, delegate_mandate};
+    use agentid_wallet::HopBinding;
+    let parties = new_parties();
+    let open = json!({"vct": "mandate.payment.open.1", "constraints": []});
+    let root = create_open_mandate(&parties.user, &open, parties.agent.public_key()).unwrap();
+    for binding in [HopBinding::SdHash, HopBinding::IssuerJwtHash] {
+        let delegated = delegate_mandate(
+            &root,
+            &parties.agent,
+            &open,
+            parties.sub.public_key(),
+            "https://sub.example",
+            "n0",
+            binding,
+            NOW,
+        )
+        .unwrap();
+        let chain = close_mandate(
+            &delegated,
+            &parties.sub,
+            &closed_mandate(),
+            AUD,
+            NONCE,
+            binding,
+            NOW,
+        )
+        .unwrap();
+        let trust = TrustStore::from_json(
+            json!({"issuers": [{"jwk": parties.user.public_key().to_jwk()}]})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+        let verified = Verifier::new(trust, Policy::default())
+            .verify_mandate_chain(&chain, &request(), NOW)
+            .unwrap();
+        assert_eq!(verified.payloads.len(), 3);
+        assert_eq!(verified.payloads[2]["transaction_id"], "tx_1");
+    }
+    // An EdDSA key signs no mandate; nor does a mandate of the wrong kind pass.
+    let eddsa = SigningKey::generate(Algorithm::EdDSA);
+    let refused = create_open_mandate(&eddsa, &open, parties.agent.public_key()).unwrap_err();
+    assert!(refused.to_string().contains("ES256"), "{refused}");
+    assert!(create_open_mandate(&parties.user, &open, eddsa.public_key()).is_err());
+    assert!(
+        create_open_mandate(&parties.user, &closed_mandate(), parties.agent.public_key()).is_err()
+    );
+    assert!(close_mandate(
+        &root,
+        &eddsa,
+        &closed_mandate(),
+        AUD,
+        NONCE,
+        HopBinding::SdHash,
+        NOW
+    )
+    .is_err());
+    assert!(close_mandate(
+        &root,
+        &parties.agent,
+        &open,
+        AUD,
+        NONCE,
+        HopBinding::SdHash,
+        NOW
+    )
+    .is_err());
+}

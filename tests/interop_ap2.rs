@@ -823,3 +823,74 @@ fn the_demo_chain_verifies_in_the_ap2_sdk() {
     );
     assert_eq!(answer.payloads.len(), 3, "root, delegation, action");
 }
+
+/// Mandates the wallet signs (`agentid_wallet::ap2`, ES256 throughout) verify in the
+/// SDK: an open payment mandate, a delegation to a sub-agent, the closed mandate.
+#[test]
+fn the_ap2_sdk_verifies_mandates_the_wallet_signs() {
+    use agentid_wallet::ap2::{close_mandate, create_open_mandate, delegate_mandate};
+    use agentid_wallet::HopBinding;
+    let Some(peer) = peer() else { return };
+    let user = SigningKey::generate(Algorithm::ES256);
+    let agent = SigningKey::generate(Algorithm::ES256);
+    let sub = SigningKey::generate(Algorithm::ES256);
+    let open = json!({"vct": "mandate.payment.open.1", "constraints": [
+        {"type": "payment.amount_range", "currency": "USD", "min": 100, "max": 5000}]});
+    let closed = json!({"vct": "mandate.payment.1", "transaction_id": "tx-w",
+        "payee": {"id": "m-1", "name": "Good Store"}, "payment_amount": {"amount": 4000, "currency": "USD"},
+        "payment_instrument": {"id": "pi-1", "type": "card"}});
+    let mut inputs = Vec::new();
+    for binding in [HopBinding::SdHash, HopBinding::IssuerJwtHash] {
+        let root = create_open_mandate(&user, &open, agent.public_key()).unwrap();
+        let delegated = delegate_mandate(
+            &root,
+            &agent,
+            &open,
+            sub.public_key(),
+            "https://sub.example",
+            "n0",
+            binding,
+            NOW,
+        )
+        .unwrap();
+        let chain = close_mandate(
+            &delegated,
+            &sub,
+            &closed,
+            "https://merchant.example",
+            "n1",
+            binding,
+            NOW,
+        )
+        .unwrap();
+        inputs.push(sdk_input(
+            &chain,
+            &user.public_key().to_jwk(),
+            "https://merchant.example",
+            "n1",
+        ));
+        // Wrong nonce: refused by the SDK as well.
+        inputs.push(sdk_input(
+            &chain,
+            &user.public_key().to_jwk(),
+            "https://merchant.example",
+            "n2",
+        ));
+    }
+    let answers = peer.verify(&inputs);
+    let mut failures = Vec::new();
+    for (index, answer) in answers.iter().enumerate() {
+        let should_pass = index % 2 == 0;
+        if answer.ok != should_pass {
+            failures.push(format!(
+                "input {index}: ok {} error {}",
+                answer.ok,
+                answer.error()
+            ));
+        }
+        if should_pass && answer.payloads.len() != 3 {
+            failures.push(format!("input {index}: {} payloads", answer.payloads.len()));
+        }
+    }
+    report(&failures, answers.len());
+}

@@ -47,6 +47,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod ap2;
 mod audit;
 mod commit;
 mod conceal;
