@@ -32,6 +32,7 @@
 
 mod action;
 mod alg;
+pub mod ap2;
 pub mod authorize;
 mod batch;
 pub mod delegation;
