@@ -226,9 +226,9 @@ fn read<T>(
     payload: usize,
     vct: &str,
     map: &Map<String, Value>,
-    read: fn(Object<'_>) -> Result<T, MandateError>,
+    reader: fn(Object<'_>) -> Result<T, MandateError>,
 ) -> Result<T, Ap2Violation> {
-    read(Object::new(map, "")).map_err(|error| match error {
+    reader(Object::new(map, "")).map_err(|error| match error {
         MandateError::Schema(error) => Ap2Violation::Malformed {
             payload,
             vct: vct.to_owned(),

@@ -217,9 +217,7 @@ impl<'a> Object<'a> {
         }
         Ok(())
     }
-}
 
-impl Object<'_> {
     /// An optional timezone-aware date-time member (pydantic's `AwareDatetime`).
     pub(crate) fn opt_aware_datetime(&self, key: &str) -> Read<()> {
         let path = join(self.path, key);

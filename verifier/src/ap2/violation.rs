@@ -349,7 +349,7 @@ impl Violation {
 pub enum Ap2Violation {
     /// A payload breaks its mandate schema (a required member missing, a member of
     /// the wrong type, a value outside its range).
-    #[error("payload {payload} is not a valid {vct}: {reason}")]
+    #[error("payload {payload} is not a valid {}: {reason}", mandate_name(.vct))]
     Malformed {
         /// Its index in the chain.
         payload: usize,
@@ -386,6 +386,14 @@ pub enum Ap2Violation {
     /// expectations: every violation, in the SDK's order.
     #[error("the closed mandate breaks {} AP2 rule(s): {}", .0.len(), join(.0))]
     Refused(Vec<Violation>),
+}
+
+fn mandate_name(vct: &str) -> &str {
+    if vct.is_empty() {
+        "AP2 mandate"
+    } else {
+        vct
+    }
 }
 
 fn join(violations: &[Violation]) -> String {
