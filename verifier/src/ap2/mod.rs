@@ -136,13 +136,18 @@
 //!
 //! # Where agentid and the SDK differ
 //!
-//! Always by refusing what the SDK accepts, never the reverse, except where a
-//! longer chain is evaluated (the SDK raises for more than two payloads):
+//! By refusing what the SDK accepts, never the reverse (as far as differential runs
+//! against the SDK found: its test cases and 20 000 random two-payload chains gave
+//! the same messages; mutated mandates and checkouts differed only as listed here),
+//! except that a longer chain is evaluated (the SDK raises for more than two
+//! payloads):
 //!
 //! - members are read by the JSON Schema's types, not pydantic's lax coercion
-//!   (`"1000"` or `true` for an integer are refused); a constraint needs its `type`;
+//!   (`"1000"` or `true` for an integer are refused); a constraint needs its `type`,
+//!   a mandate its `vct` (pydantic defaults both);
 //! - the checkout JWT given must be the closed mandate's (`checkout.jwt_not_closed`);
 //! - its payload must be strict base64url (or base64) and UTF-8 JSON;
+//! - a context member the chain cannot check is refused, not ignored;
 //! - the limits above.
 //!
 //! The SDK does not check the schemas' `contains` (an open payment mandate holds a

@@ -223,17 +223,22 @@ impl<'a> Object<'a> {
         let path = join(self.path, key);
         match self.member(key) {
             None => Ok(()),
-            // pydantic reads numbers (and digit strings) as Unix times, in UTC.
-            Some(Value::Number(_)) => Ok(()),
+            Some(Value::Number(number)) if number.as_f64().is_some_and(unix_time) => Ok(()),
             Some(Value::String(text)) if aware_datetime(text) => Ok(()),
             Some(_) => Err(error(&path, "expected a date-time with a UTC offset")),
         }
     }
 }
 
+/// A Unix time pydantic (speedate) reads: seconds up to 2 × 10¹⁰ in magnitude,
+/// milliseconds above, within years 1 to 9999.
+fn unix_time(value: f64) -> bool {
+    value.abs() <= 2e10 || (-62_135_596_800_000.0..253_402_300_800_000.0).contains(&value)
+}
+
 /// A date-time with an offset as pydantic (speedate) reads one: `YYYY-MM-DD`, then
 /// `T`, `t`, a space or `_`, then `HH:MM[:SS[(.|,)digits]]`, then `Z`, `z`, `±HH:MM`
-/// or `±HHMM`; or a Unix time in digits (`1700000000`, `1700000000.5`).
+/// or `±HHMM`; or a [`unix_time`] in digits (`1700000000`, `-5`, `1700000000.5`).
 fn aware_datetime(text: &str) -> bool {
     let bytes = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {
@@ -243,17 +248,16 @@ fn aware_datetime(text: &str) -> bool {
                 .fold(0, |value, digit| value * 10 + u32::from(digit - b'0'))
         })
     };
-    let unix_time = {
-        let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
-        !whole.is_empty()
-            && !fraction.is_empty()
-            && whole
-                .bytes()
-                .chain(fraction.bytes())
-                .all(|b| b.is_ascii_digit())
-    };
-    if unix_time {
-        return true;
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
+    if !whole.is_empty()
+        && !fraction.is_empty()
+        && whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return text.parse::<f64>().is_ok_and(unix_time);
     }
     let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
         return false;
@@ -436,6 +440,9 @@ mod tests {
             "9999-12-31T23:59:59Z",
             "1700000000",
             "1700000000.5",
+            "-5",
+            "+5",
+            "253402300799999",
         ] {
             assert!(aware_datetime(accepted), "{accepted}");
         }
@@ -461,9 +468,15 @@ mod tests {
             "2026-01-01T00:00:00+01:00:00",
             "1700000000.",
             "١٧٠٠",
+            "253402300800000",
+            "-62135596800001",
+            "1e5",
+            " 5",
         ] {
             assert!(!aware_datetime(refused), "{refused}");
         }
+        assert!(unix_time(2e10) && unix_time(2e10 + 1.0) && unix_time(-62_135_596_800_000.0));
+        assert!(!unix_time(253_402_300_800_000.0) && !unix_time(1e300) && !unix_time(f64::NAN));
     }
 
     #[test]
