@@ -32,6 +32,7 @@
 
 mod action;
 mod alg;
+pub mod ap2;
 mod ap2_chain;
 pub mod authorize;
 mod batch;
