@@ -1,6 +1,7 @@
 //! `agentid verify --profile ap2`: an AP2 v0.2 mandate chain, checked offline.
 
-use agentid_verifier::{Policy, PresentationRequest, Verifier};
+use agentid_verifier::ap2::{evaluate_chain, MandateContext};
+use agentid_verifier::{Policy, PresentationRequest, VerifiedMandateChain, Verifier};
 use serde_json::{json, Value};
 
 use crate::cli::VerifyArgs;
@@ -37,50 +38,79 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
         .map_err(|_| CliError::invalid("input is not UTF-8 text"))?
         .trim();
     let request = PresentationRequest::new(audience.clone(), nonce.clone());
-    match verifier.verify_mandate_chain(text, &request, now) {
-        Ok(chain) => {
+    let verdict = verifier
+        .verify_mandate_chain(text, &request, now)
+        .map_err(|error| (error.kind().as_str(), reason(&error)))
+        .and_then(|chain| {
+            // The mandates: the closed one within every open one, as AP2 evaluates.
+            let context = chain
+                .payloads
+                .last()
+                .map(MandateContext::from_closed_mandate)
+                .unwrap_or_default();
+            match evaluate_chain(&chain.payloads, &context) {
+                Ok(report) => Ok((chain, report)),
+                Err(violation) => Err((
+                    if violation.could_not_check() {
+                        "malformed"
+                    } else {
+                        "mandate_refused"
+                    },
+                    format!("mandate refused: {violation}"),
+                )),
+            }
+        });
+    match verdict {
+        Ok((chain, report)) => {
             if args.json {
                 println!(
                     "{}",
-                    json!({"valid": true, "profile": "ap2", "chain": chain})
+                    json!({"valid": true, "profile": "ap2", "chain": chain, "mandates": report})
                 );
             } else {
-                println!("VALID AP2 mandate chain");
-                println!("  root:      signed by {}", chain.root_signer);
-                for (index, payload) in chain.payloads.iter().enumerate() {
-                    let vct = payload
-                        .get("vct")
-                        .and_then(Value::as_str)
-                        .unwrap_or("(no vct)");
-                    let role = if index == 0 {
-                        "open"
-                    } else if index + 1 == chain.payloads.len() {
-                        "closed"
-                    } else {
-                        "hop"
-                    };
-                    println!("  {role:<9}  {vct}");
-                }
-                println!(
-                    "  binding:   checked (audience {}, nonce {})",
-                    chain.key_binding.audience, chain.key_binding.nonce
-                );
-                if let Some(closed) = chain.payloads.last() {
-                    let text = serde_json::to_string_pretty(closed).unwrap_or_default();
-                    println!("  mandate:   {}", text.replace('\n', "\n             "));
-                }
+                print_chain(&chain, report.checks.len());
             }
             Ok(())
         }
-        Err(error) => {
-            let reason = reason(&error);
+        Err((kind, reason)) => {
             if args.json {
                 println!(
                     "{}",
-                    json!({"valid": false, "kind": error.kind().as_str(), "reason": reason})
+                    json!({"valid": false, "kind": kind, "reason": reason})
                 );
             }
             Err(CliError::invalid(reason))
         }
+    }
+}
+
+/// The readable account of a verified mandate chain.
+fn print_chain(chain: &VerifiedMandateChain, checks: usize) {
+    println!("VALID AP2 mandate chain");
+    println!("  root:      signed by {}", chain.root_signer);
+    for (index, payload) in chain.payloads.iter().enumerate() {
+        let vct = payload
+            .get("vct")
+            .and_then(Value::as_str)
+            .unwrap_or("(no vct)");
+        let role = if index == 0 {
+            "open"
+        } else if index + 1 == chain.payloads.len() {
+            "closed"
+        } else {
+            "hop"
+        };
+        println!("  {role:<9}  {vct}");
+    }
+    println!(
+        "  binding:   checked (audience {}, nonce {})",
+        chain.key_binding.audience, chain.key_binding.nonce
+    );
+    println!(
+        "  mandates:  the closed mandate meets every open mandate's constraints ({checks} checks)"
+    );
+    if let Some(closed) = chain.payloads.last() {
+        let text = serde_json::to_string_pretty(closed).unwrap_or_default();
+        println!("  mandate:   {}", text.replace('\n', "\n             "));
     }
 }

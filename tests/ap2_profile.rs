@@ -696,3 +696,67 @@ fn the_wallet_signs_ap2_mandates_with_es256_only() {
     )
     .is_err());
 }
+
+/// `agentid verify CHAIN --profile ap2`: a valid chain exits 0, a closed mandate
+/// outside its open mandate's constraints exits 1 with the violation, and the
+/// profile needs --audience and --nonce (exit 2).
+#[test]
+fn the_cli_verifies_mandate_chains_with_profile_ap2() {
+    use agentid_wallet::ap2::{close_mandate, create_open_mandate};
+    use agentid_wallet::HopBinding;
+    let parties = new_parties();
+    let dir = tempfile::tempdir().unwrap();
+    let trust = dir.path().join("trust.json");
+    std::fs::write(
+        &trust,
+        json!({"issuers": [{"jwk": parties.user.public_key().to_jwk()}]}).to_string(),
+    )
+    .unwrap();
+    let now = agentid_wallet::unix_now();
+    let open = json!({"vct": "mandate.payment.open.1", "constraints": [
+        {"type": "payment.amount_range", "currency": "USD", "min": 100, "max": 5000}]});
+    let root = create_open_mandate(&parties.user, &open, parties.agent.public_key()).unwrap();
+    let run = |amount: u64, extra: &[&str]| {
+        let mut closed = closed_mandate();
+        closed["payment_amount"]["amount"] = json!(amount);
+        let chain = close_mandate(
+            &root,
+            &parties.agent,
+            &closed,
+            AUD,
+            NONCE,
+            HopBinding::SdHash,
+            now,
+        )
+        .unwrap();
+        let file = dir.path().join(format!("chain-{amount}"));
+        std::fs::write(&file, chain).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_agentid"))
+            .arg("verify")
+            .arg(&file)
+            .args(["--profile", "ap2", "--trust"])
+            .arg(&trust)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let ok = run(4000, &["--audience", AUD, "--nonce", NONCE]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("VALID AP2 mandate chain"));
+    let over = run(9000, &["--audience", AUD, "--nonce", NONCE, "--json"]);
+    assert_eq!(over.status.code(), Some(1));
+    let answer: Value = serde_json::from_slice(&over.stdout).unwrap();
+    assert_eq!(answer["kind"], "mandate_refused");
+    assert!(
+        answer["reason"].as_str().unwrap().contains("9000"),
+        "{answer}"
+    );
+    let wrong_nonce = run(4000, &["--audience", AUD, "--nonce", "other"]);
+    assert_eq!(wrong_nonce.status.code(), Some(1));
+    assert_eq!(run(4000, &[]).status.code(), Some(2));
+}

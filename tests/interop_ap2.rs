@@ -648,15 +648,44 @@ fn agentid_verdict(item: &CorpusItem) -> Option<Verdict> {
     Some(
         match verifier.verify_mandate_chain(&item.chain, &request, item.now) {
             Err(error) => Verdict::Refused(error.to_string()),
-            Ok(chain) => mandate_verdict(&chain, item.now),
+            Ok(chain) => mandate_verdict(&chain, item.constraint_violations.as_deref()),
         },
     )
 }
 
-/// What the mandates of a verified chain say: accepted, or the violations.
-fn mandate_verdict(chain: &agentid_verifier::VerifiedMandateChain, now: u64) -> Verdict {
-    let _ = (chain, now);
-    Verdict::Accepted
+/// What the mandates of a verified chain say: accepted, or the violations. When the
+/// SDK reported violations, agentid's must be the same ones (compared by kind, as
+/// `Ap2Violation::matches_sdk` maps the SDK's messages), or the verdict is marked
+/// as differing.
+fn mandate_verdict(
+    chain: &agentid_verifier::VerifiedMandateChain,
+    sdk_violations: Option<&[String]>,
+) -> Verdict {
+    use agentid_verifier::ap2::{evaluate_chain, Ap2Violation, MandateContext};
+    let Some(closed) = chain.payloads.last() else {
+        return Verdict::Refused("no closed mandate".into());
+    };
+    let context = MandateContext::from_closed_mandate(closed);
+    match evaluate_chain(&chain.payloads, &context) {
+        Ok(_) => Verdict::Accepted,
+        Err(refused @ Ap2Violation::Refused(_)) => {
+            if let Some(sdk) = sdk_violations.filter(|sdk| !sdk.is_empty()) {
+                if !refused.matches_sdk(sdk) {
+                    return Verdict::Refused(format!(
+                        "other violations than the SDK's: {refused} vs {sdk:?}"
+                    ));
+                }
+            }
+            Verdict::ConstraintViolations(
+                refused
+                    .violations()
+                    .iter()
+                    .map(|violation| violation.message.clone())
+                    .collect(),
+            )
+        }
+        Err(other) => Verdict::Refused(other.to_string()),
+    }
 }
 
 fn corpus(peer: &Peer) -> Vec<CorpusItem> {

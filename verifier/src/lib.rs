@@ -33,7 +33,6 @@
 mod action;
 mod alg;
 pub mod ap2;
-mod ap2_chain;
 pub mod authorize;
 mod batch;
 pub mod delegation;
@@ -56,7 +55,7 @@ mod verify;
 pub mod x509;
 
 pub use alg::Algorithm;
-pub use ap2_chain::VerifiedMandateChain;
+pub use ap2::VerifiedMandateChain;
 pub use batch::{verify_ed25519_batch, BatchItem, MAX_BATCH};
 pub use encoding::b64url_encode;
 pub use error::{KeyError, RejectionKind, SignatureRole, VerifyError};

@@ -90,6 +90,20 @@ impl MandateContext {
         MandateContext::default()
     }
 
+    /// The context a verifier that knows nothing beyond the chain uses: for a
+    /// checkout chain, the closed mandate's own `checkout_jwt`, whose SHA-256 its
+    /// `checkout_hash` must be (the binding the SDK leaves unchecked); for a payment
+    /// chain, no expectation. A caller that knows more (the transaction id it
+    /// issued, the basket it offered) adds it with the `with_*` methods.
+    pub fn from_closed_mandate(closed: &Map<String, Value>) -> Self {
+        match closed.get("checkout_jwt").and_then(Value::as_str) {
+            Some(jwt) => {
+                MandateContext::checkout(jwt).with_expected_checkout_hash(crate::sha256_b64(jwt))
+            }
+            None => MandateContext::payment(),
+        }
+    }
+
     /// Expects the closed checkout mandate's `checkout_hash`.
     pub fn with_expected_checkout_hash(mut self, hash: impl Into<String>) -> Self {
         self.expected_checkout_hash = Some(hash.into());

@@ -170,6 +170,7 @@ mod constraints;
 mod line_items;
 mod mandate;
 mod read;
+mod tokens;
 mod violation;
 
 #[cfg(test)]
@@ -183,6 +184,7 @@ pub use mandate::{
     Merchant, OpenCheckoutMandate, OpenPaymentMandate, PaymentConstraint, PaymentInstrument,
     PaymentMandate, Pisp, CHECKOUT_VCT, OPEN_CHECKOUT_VCT, OPEN_PAYMENT_VCT, PAYMENT_VCT,
 };
+pub use tokens::VerifiedMandateChain;
 pub use violation::{Ap2Violation, Violation, ViolationCode};
 
 /// Most payloads a chain may have: the delegation verifier's

@@ -21,8 +21,8 @@
 //! - the terminal hop's `aud` and `nonce` are the request's; every hop has `iat`
 //!   and exactly one of `sd_hash`/`issuer_jwt_hash` over the previous segment.
 //!
-//! What the mandates say (constraints, amounts, payees) is read by
-//! [`crate::ap2`] from the payloads this returns.
+//! What the mandates say (constraints, amounts, payees) is evaluated by
+//! [`crate::ap2::evaluate_chain`] on the payloads this returns.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
