@@ -92,6 +92,10 @@ pub(crate) enum Command {
     /// Delegate a narrower part of a held credential to a sub-agent's key; print the
     /// delegation for the sub-agent to `receive`.
     Delegate(DelegateArgs),
+    /// Sign AP2 v0.2 mandates (always ES256: AP2 verifiers take P-256 keys only):
+    /// an open mandate for an agent, a delegation of it, the closed mandate.
+    #[command(subcommand)]
+    Mandate(MandateCommand),
     /// As a principal, approve one exact action by one agent key; print the approval
     /// credential for the agent to send with that action (`verify --approval`).
     Approve(ApproveArgs),
@@ -103,6 +107,81 @@ pub(crate) enum Command {
     /// This wallet's status list.
     #[command(subcommand)]
     Status(StatusCommand),
+}
+
+/// AP2 mandate signing. Every signature is ES256 with a P-256 key of this wallet
+/// (`key new --task … --alg es256`), whatever the wallet's default key type.
+#[derive(Debug, Subcommand)]
+pub(crate) enum MandateCommand {
+    /// Sign an open mandate (`mandate.checkout.open.1` / `mandate.payment.open.1`,
+    /// JSON without `cnf`) handing it to the agent key --to; print the chain root.
+    Open {
+        /// The wallet's P-256 key that signs (a did:key it holds).
+        #[arg(long)]
+        key: String,
+        /// The agent's P-256 did:key that will hold the mandate.
+        #[arg(long)]
+        to: String,
+        /// The open mandate, a JSON file.
+        #[arg(long, value_name = "FILE")]
+        mandate: PathBuf,
+    },
+    /// Hand a held open mandate on to --to with a (narrower) open mandate; print the
+    /// extended chain.
+    Delegate {
+        /// The chain so far (a file).
+        #[arg(long, value_name = "FILE")]
+        chain: PathBuf,
+        /// The wallet's P-256 key that holds the mandate.
+        #[arg(long)]
+        key: String,
+        /// The next holder's P-256 did:key.
+        #[arg(long)]
+        to: String,
+        /// The open mandate handed on, a JSON file.
+        #[arg(long, value_name = "FILE")]
+        mandate: PathBuf,
+        /// The audience of this hop (usually the next holder).
+        #[arg(long)]
+        audience: String,
+        /// A nonce of the next holder.
+        #[arg(long, allow_hyphen_values = true)]
+        nonce: String,
+        /// Bind to the previous token by sd_hash (default) or issuer_jwt_hash.
+        #[arg(long, value_enum, default_value = "sd-hash")]
+        binding: BindingArg,
+    },
+    /// Close the chain with a closed mandate (`mandate.checkout.1` /
+    /// `mandate.payment.1`) for one verifier; print the presentation.
+    Close {
+        /// The chain so far (a file).
+        #[arg(long, value_name = "FILE")]
+        chain: PathBuf,
+        /// The wallet's P-256 key that holds the mandate.
+        #[arg(long)]
+        key: String,
+        /// The closed mandate, a JSON file.
+        #[arg(long, value_name = "FILE")]
+        mandate: PathBuf,
+        /// The verifier's identifier.
+        #[arg(long)]
+        audience: String,
+        /// The verifier's nonce.
+        #[arg(long, allow_hyphen_values = true)]
+        nonce: String,
+        /// Bind to the previous token by sd_hash (default) or issuer_jwt_hash.
+        #[arg(long, value_enum, default_value = "sd-hash")]
+        binding: BindingArg,
+    },
+}
+
+/// How a hop binds to the token before it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum BindingArg {
+    /// `sd_hash` over the previous token with its disclosures.
+    SdHash,
+    /// `issuer_jwt_hash` over the previous token's issuer-signed JWT.
+    IssuerJwtHash,
 }
 
 #[derive(Debug, Args)]

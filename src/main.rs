@@ -16,6 +16,7 @@ mod decision;
 mod demo;
 mod error;
 mod io;
+mod mandate_cmd;
 mod serve;
 mod timefmt;
 mod verify_cmd;
@@ -31,6 +32,9 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(args),
         Command::VerifyBatch(args) => batch_cmd::run(args),
         Command::Serve(ServeCommand::Verifier(args)) => serve::run(args),
+        Command::Mandate(command) => {
+            mandate_cmd::run(command, cli.wallet.as_ref(), cli.allow_expensive_kdf)
+        }
         Command::Approve(args) => {
             approve_cmd::run(args, cli.wallet.as_ref(), cli.allow_expensive_kdf)
         }

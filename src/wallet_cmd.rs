@@ -178,7 +178,8 @@ pub(crate) fn run(
     let open = |dir: &Path| open_within(dir, limits);
     let result = match command {
         Command::Demo(_) | Command::Verify(_) | Command::VerifyBatch(_) | Command::Serve(_)
-        | Command::Approve(_) => {
+        | Command::Approve(_)
+        | Command::Mandate(_) => {
             return None
         }
         Command::Init(args) => wallet_dir(wallet).and_then(|dir| {

@@ -760,3 +760,132 @@ fn the_cli_verifies_mandate_chains_with_profile_ap2() {
     assert_eq!(wrong_nonce.status.code(), Some(1));
     assert_eq!(run(4000, &[]).status.code(), Some(2));
 }
+
+/// `agentid mandate open|close` sign with the wallet's P-256 keys, say so, refuse an
+/// EdDSA key, and produce what `verify --profile ap2` accepts.
+#[test]
+fn the_cli_signs_mandates_with_es256_keys_of_the_wallet() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |wallet: &str, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_agentid"))
+            .env("AGENTID_PASSPHRASE", "a long passphrase")
+            .arg("--wallet")
+            .arg(dir.path().join(wallet))
+            .args(args)
+            .args(
+                ["--kdf-memory-kib", "8192", "--kdf-iterations", "1"]
+                    .iter()
+                    .filter(|_| args[0] == "init"),
+            )
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let text = |output: std::process::Output| {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    text(run("user", &["init"]));
+    text(run("agent", &["init"]));
+    let user_key = text(run(
+        "user",
+        &["key", "new", "--task", "ap2", "--alg", "es256"],
+    ));
+    let agent_key = text(run(
+        "agent",
+        &["key", "new", "--task", "ap2", "--alg", "es256"],
+    ));
+    let eddsa_key = text(run(
+        "agent",
+        &["key", "new", "--task", "other", "--alg", "eddsa"],
+    ));
+    std::fs::write(
+        dir.path().join("open.json"),
+        json!({"vct": "mandate.payment.open.1", "constraints": []}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("closed.json"), closed_mandate().to_string()).unwrap();
+    let opened = run(
+        "user",
+        &[
+            "mandate",
+            "open",
+            "--key",
+            &user_key,
+            "--to",
+            &agent_key,
+            "--mandate",
+            "open.json",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&opened.stderr).contains("ES256"));
+    std::fs::write(dir.path().join("root.sd-jwt"), text(opened)).unwrap();
+    let refused = run(
+        "agent",
+        &[
+            "mandate",
+            "close",
+            "--chain",
+            "root.sd-jwt",
+            "--key",
+            &eddsa_key,
+            "--mandate",
+            "closed.json",
+            "--audience",
+            AUD,
+            "--nonce",
+            NONCE,
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("ES256"));
+    let closed = text(run(
+        "agent",
+        &[
+            "mandate",
+            "close",
+            "--chain",
+            "root.sd-jwt",
+            "--key",
+            &agent_key,
+            "--mandate",
+            "closed.json",
+            "--audience",
+            AUD,
+            "--nonce",
+            NONCE,
+        ],
+    ));
+    std::fs::write(dir.path().join("chain.sd-jwt"), closed).unwrap();
+    let user_jwk = agentid_verifier::did_key::decode(&user_key)
+        .unwrap()
+        .to_jwk();
+    std::fs::write(
+        dir.path().join("trust.json"),
+        json!({"issuers": [{"jwk": user_jwk}]}).to_string(),
+    )
+    .unwrap();
+    let verified = text(run(
+        "agent",
+        &[
+            "verify",
+            "chain.sd-jwt",
+            "--profile",
+            "ap2",
+            "--trust",
+            "trust.json",
+            "--audience",
+            AUD,
+            "--nonce",
+            NONCE,
+        ],
+    ));
+    assert!(
+        verified.starts_with("VALID AP2 mandate chain"),
+        "{verified}"
+    );
+}
