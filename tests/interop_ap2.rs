@@ -1,8 +1,9 @@
 //! Interop with the AP2 v0.2 Python SDK (`ap2.sdk.mandate.MandateClient`), both ways:
 //! (a) the SDK verifies delegation chains agentid's wallet makes, and refuses
 //! tampered ones; (b) the SDK makes a corpus of mandate chains (checkout and payment,
-//! with and without a sub-agent, both binding modes, tampered copies, constraint
-//! violations) whose verdicts agentid must match.
+//! with and without a sub-agent, both binding modes, tampered copies, every
+//! constraint kind met and broken, the verifier's expectations, mandates that cannot
+//! be checked) whose verdicts agentid must match.
 //!
 //! The SDK runs, unmodified, in the interpreter named by `AGENTID_PEER_PYTHON` (a venv
 //! made by `.ci/install-peers`) with `PYTHONPATH` = `AGENTID_AP2_SDK` (the directory
@@ -565,8 +566,28 @@ struct CorpusItem {
     sdk_verdict: SdkVerdict,
     #[serde(default)]
     constraint_violations: Option<Vec<String>>,
+    /// The SDK's typed check raised (it could not read a mandate).
+    #[serde(default)]
+    constraint_error: Option<String>,
+    /// What the verifier expects or knows beyond the chain: passed to the SDK's
+    /// `PaymentMandateChain.verify` and to agentid's [`MandateContext`] alike.
+    ///
+    /// [`MandateContext`]: agentid_verifier::ap2::MandateContext
+    #[serde(default)]
+    expected_transaction_id: Option<String>,
+    #[serde(default)]
+    expected_open_checkout_hash: Option<String>,
+    #[serde(default)]
+    usage: Option<Usage>,
     #[serde(default)]
     expect_error: Option<String>,
+}
+
+/// The SDK's `constraints.MandateContext`: the mandate's use before this payment.
+#[derive(Debug, Deserialize)]
+struct Usage {
+    total_amount: i64,
+    total_uses: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -589,6 +610,10 @@ enum Verdict {
     /// The chain verifies (signatures, bindings, times, aud and nonce), but the closed
     /// mandate breaks constraints: what they are.
     ConstraintViolations(Vec<String>),
+    /// The chain verifies, but its mandates cannot be checked (a constraint type
+    /// nobody defines, a payload that is not its mandate): the SDK's typed check
+    /// raises, agentid answers an `Ap2Violation` that `could_not_check()`. Why.
+    CouldNotCheck(String),
     /// The chain does not verify: why.
     Refused(String),
 }
@@ -598,6 +623,7 @@ impl Verdict {
         match self {
             Verdict::Accepted => "accepted",
             Verdict::ConstraintViolations(_) => "constraint violations",
+            Verdict::CouldNotCheck(_) => "could not check",
             Verdict::Refused(_) => "refused",
         }
     }
@@ -605,26 +631,60 @@ impl Verdict {
 
 impl CorpusItem {
     fn category(&self) -> &str {
-        ["/valid", "/sdk-lenient/", "/tampered/", "/constraint/"]
-            .into_iter()
-            .find(|category| self.name.contains(category))
-            .unwrap_or_else(|| panic!("{}: no category in the name", self.name))
+        [
+            "/valid",
+            "/sdk-lenient/",
+            "/tampered/",
+            "/constraint/",
+            "/unchecked/",
+        ]
+        .into_iter()
+        .find(|category| self.name.contains(category))
+        .unwrap_or_else(|| panic!("{}: no category in the name", self.name))
     }
 
-    /// The SDK's verdict: `MandateClient.verify`'s, then its typed constraint checks'.
+    /// The SDK's verdict: `MandateClient.verify`'s, then its typed constraint checks'
+    /// (an exception there before any violation, as agentid reads every mandate
+    /// before checking one).
     fn sdk(&self) -> Verdict {
-        match (&self.sdk_verdict, &self.constraint_violations) {
+        match (
+            &self.sdk_verdict,
+            &self.constraint_error,
+            &self.constraint_violations,
+        ) {
             (
                 SdkVerdict {
                     ok: false, error, ..
                 },
                 _,
+                _,
             ) => Verdict::Refused(error.clone().unwrap_or_default()),
-            (_, Some(violations)) if !violations.is_empty() => {
+            (_, Some(error), _) => Verdict::CouldNotCheck(error.clone()),
+            (_, None, Some(violations)) if !violations.is_empty() => {
                 Verdict::ConstraintViolations(violations.clone())
             }
             _ => Verdict::Accepted,
         }
+    }
+
+    /// agentid's context for this item: what a verifier knowing only the chain
+    /// uses, plus the item's expectations.
+    fn context(
+        &self,
+        closed: &serde_json::Map<String, Value>,
+    ) -> agentid_verifier::ap2::MandateContext {
+        use agentid_verifier::ap2::{MandateContext, MandateUsage};
+        let mut context = MandateContext::from_closed_mandate(closed);
+        if let Some(id) = &self.expected_transaction_id {
+            context = context.with_expected_transaction_id(id);
+        }
+        if let Some(hash) = &self.expected_open_checkout_hash {
+            context = context.with_expected_open_checkout_hash(hash);
+        }
+        if let Some(usage) = &self.usage {
+            context = context.with_usage(MandateUsage::new(usage.total_amount, usage.total_uses));
+        }
+        context
     }
 }
 
@@ -648,27 +708,25 @@ fn agentid_verdict(item: &CorpusItem) -> Option<Verdict> {
     Some(
         match verifier.verify_mandate_chain(&item.chain, &request, item.now) {
             Err(error) => Verdict::Refused(error.to_string()),
-            Ok(chain) => mandate_verdict(&chain, item.constraint_violations.as_deref()),
+            Ok(chain) => mandate_verdict(&chain, item),
         },
     )
 }
 
-/// What the mandates of a verified chain say: accepted, or the violations. When the
-/// SDK reported violations, agentid's must be the same ones (compared by kind, as
+/// What the mandates of a verified chain say, with the item's expectations in the
+/// context: accepted, the violations, or could not check. When the SDK reported
+/// violations, agentid's must be the same ones (compared by kind, as
 /// `Ap2Violation::matches_sdk` maps the SDK's messages), or the verdict is marked
 /// as differing.
-fn mandate_verdict(
-    chain: &agentid_verifier::VerifiedMandateChain,
-    sdk_violations: Option<&[String]>,
-) -> Verdict {
-    use agentid_verifier::ap2::{evaluate_chain, Ap2Violation, MandateContext};
+fn mandate_verdict(chain: &agentid_verifier::VerifiedMandateChain, item: &CorpusItem) -> Verdict {
+    use agentid_verifier::ap2::{evaluate_chain, Ap2Violation};
     let Some(closed) = chain.payloads.last() else {
         return Verdict::Refused("no closed mandate".into());
     };
-    let context = MandateContext::from_closed_mandate(closed);
-    match evaluate_chain(&chain.payloads, &context) {
+    match evaluate_chain(&chain.payloads, &item.context(closed)) {
         Ok(_) => Verdict::Accepted,
         Err(refused @ Ap2Violation::Refused(_)) => {
+            let sdk_violations = item.constraint_violations.as_deref();
             if let Some(sdk) = sdk_violations.filter(|sdk| !sdk.is_empty()) {
                 if !refused.matches_sdk(sdk) {
                     return Verdict::Refused(format!(
@@ -684,7 +742,10 @@ fn mandate_verdict(
                     .collect(),
             )
         }
-        Err(other) => Verdict::Refused(other.to_string()),
+        Err(other) => {
+            assert!(other.could_not_check(), "{other}");
+            Verdict::CouldNotCheck(other.to_string())
+        }
     }
 }
 
@@ -700,7 +761,9 @@ fn corpus(peer: &Peer) -> Vec<CorpusItem> {
 fn the_ap2_sdk_corpus_has_the_verdicts_its_names_say() {
     let Some(peer) = peer() else { return };
     let corpus = corpus(&peer);
-    assert!((30..=60).contains(&corpus.len()), "{} items", corpus.len());
+    // 65 items: every constraint kind the SDK evaluates, and each expectation its
+    // chain verify takes, has an item it accepts and one it refuses (the list below).
+    assert!((30..=80).contains(&corpus.len()), "{} items", corpus.len());
     let mut failures = Vec::new();
     for item in &corpus {
         let name = &item.name;
@@ -716,6 +779,15 @@ fn the_ap2_sdk_corpus_has_the_verdicts_its_names_say() {
         if item.now != NOW || item.aud.is_none() || item.nonce.is_none() {
             failures.push(format!("{name}: now/aud/nonce missing"));
         }
+        let expects = item.expected_transaction_id.is_some()
+            || item.expected_open_checkout_hash.is_some()
+            || item.usage.is_some();
+        if expects && item.kind != "payment" {
+            failures.push(format!(
+                "{name}: payment expectations on a {} chain",
+                item.kind
+            ));
+        }
         let verdict = item.sdk();
         let good = match item.category() {
             "/valid" => {
@@ -725,6 +797,10 @@ fn the_ap2_sdk_corpus_has_the_verdicts_its_names_say() {
             "/tampered/" => {
                 let part = item.expect_error.as_deref().unwrap_or("(no expect_error)");
                 matches!(&verdict, Verdict::Refused(error) if error.contains(part))
+            }
+            "/unchecked/" => {
+                let part = item.expect_error.as_deref().unwrap_or("(no expect_error)");
+                matches!(&verdict, Verdict::CouldNotCheck(error) if error.contains(part))
             }
             _ => matches!(verdict, Verdict::ConstraintViolations(_)),
         };
@@ -740,6 +816,22 @@ fn the_ap2_sdk_corpus_has_the_verdicts_its_names_say() {
         "payment/3hop/sd_hash/valid",
         "payment/3hop/issuer_jwt_hash/valid",
         "checkout/3hop/sd_hash/valid",
+        // Each constraint kind and expectation: accepted, then refused.
+        "payment/2hop/sd_hash/valid/budget-within",
+        "payment/2hop/sd_hash/constraint/budget-exceeded",
+        "payment/2hop/sd_hash/valid/pisp-allowed",
+        "payment/2hop/sd_hash/constraint/pisp-not-allowed",
+        "payment/2hop/sd_hash/valid/recurrence-within",
+        "payment/2hop/sd_hash/constraint/recurrence-exceeded",
+        "payment/2hop/sd_hash/valid/execution-date-inside",
+        "payment/2hop/sd_hash/constraint/execution-date-after",
+        "payment/2hop/sd_hash/valid/reference-matching",
+        "payment/2hop/sd_hash/constraint/reference-mismatch",
+        "payment/2hop/sd_hash/valid/transaction-id-expected",
+        "payment/2hop/sd_hash/constraint/transaction-id-mismatch",
+        "checkout/3hop/sd_hash/valid/delegate-line-items",
+        "checkout/3hop/sd_hash/constraint/above-delegate-line-items",
+        "payment/2hop/sd_hash/unchecked/unknown-constraint-type",
     ] {
         if !corpus.iter().any(|item| item.name == needed) {
             failures.push(format!("{needed}: missing"));
@@ -775,6 +867,7 @@ fn agentid_verdicts_on_the_ap2_sdk_corpus_match_the_sdk() {
     let Some(peer) = peer() else { return };
     let corpus = corpus(&peer);
     let mut compared = 0;
+    let mut lenient = 0;
     let mut failures = Vec::new();
     for item in &corpus {
         let Some(ours) = agentid_verdict(item) else {
@@ -787,6 +880,7 @@ fn agentid_verdicts_on_the_ap2_sdk_corpus_match_the_sdk() {
         compared += 1;
         let theirs = item.sdk();
         if item.category() == "/sdk-lenient/" {
+            lenient += 1;
             if ours == Verdict::Accepted {
                 failures.push(format!(
                     "{}: agentid accepts what only the lenient SDK should: {theirs:?}",
@@ -807,6 +901,13 @@ fn agentid_verdicts_on_the_ap2_sdk_corpus_match_the_sdk() {
             "skipped: agentid --profile ap2 not wired yet (fill in agentid_verdict in \
              tests/interop_ap2.rs); {} items waiting",
             corpus.len()
+        );
+    } else {
+        println!(
+            "{} of {compared} corpus items pass: {} compared by kind with the SDK's verdict, \
+             {lenient} sdk-lenient ones where agentid must not accept",
+            compared - failures.len(),
+            compared - lenient
         );
     }
     report(&failures, compared);

@@ -10,6 +10,11 @@ Each item:
    "aud": str, "nonce": str, "now": int,
    "sdk_verdict": {"ok": true, "payloads": n} | {"ok": false, "error": "<class>: <msg>"},
    "constraint_violations": [str, ...],   only when the SDK accepted the chain
+   "constraint_error": str,               only when a typed check raised instead
+   "expected_transaction_id": str,        \
+   "expected_open_checkout_hash": str,     } only for an item that needs them: what
+   "usage": {"total_amount": int,         /  the verifier expects / knows of the
+             "total_uses": int},                mandate's use so far
    "expect_error": str}                   only for a refusal: a part of the SDK's error
 
 Names say what the SDK must do with the item, and tests/interop_ap2.rs checks it:
@@ -17,15 +22,29 @@ Names say what the SDK must do with the item, and tests/interop_ap2.rs checks it
 by `MandateClient.verify` although they are not a proper chain (the typed constraint
 check may or may not object: a stricter verifier refuses them); `…/tampered/…` are
 refused (`expect_error` in the error); `…/constraint/…` are accepted by
-`MandateClient.verify` but have constraint violations.
+`MandateClient.verify` but have constraint violations; `…/unchecked/…` are accepted
+by `MandateClient.verify`, but the typed constraint check cannot read a mandate
+(pydantic refuses a constraint type the SDK does not define) and raises
+(`expect_error` in `constraint_error`).
 
 `constraint_violations` is what the SDK's own checks report on the verified payloads:
 `CheckoutMandateChain.parse([open, closed]).verify(checkout_jwt=closed.checkout_jwt,
 expected_checkout_hash=<b64url sha-256 of that checkout_jwt>)` for checkout chains,
-`PaymentMandateChain.parse([open, closed]).verify()` for payment chains. Those classes
-take exactly two payloads; in a chain with an intermediate hop every open mandate
-(the root's and each delegate's) is checked against the closed one, in chain order,
-and the violations are concatenated.
+`PaymentMandateChain.parse([open, closed]).verify(expected_transaction_id=…,
+expected_open_checkout_hash=…, mandate_context=MandateContext(**usage))` for payment
+chains, each argument only when the item has it (else the SDK's default, None). Those
+classes take exactly two payloads; in a chain with an intermediate hop every open
+mandate (the root's and each delegate's) is checked against the closed one, in chain
+order, with the same arguments, and the violations are concatenated. An exception
+(`parse` or `verify` raising) is `constraint_error`, the first one's class and first
+line; the checks of the other open mandates still run.
+
+An open payment mandate with a `payment.agent_recurrence` is signed from a subclass
+of the SDK's OpenPaymentMandate that dumps in pydantic's JSON mode: `MandateClient.create`
+dumps in Python mode, where `frequency` stays a `Frequency` enum that json cannot
+encode, so the SDK cannot sign its own recurrence constraint (its recurrence tests
+only call `check_payment_constraints`). The constraint types the SDK does not define
+are signed the same way, from subclasses whose `constraints` admit one more class.
 
 Deterministic verdicts: every hop carries `iat` = NOW (the SDK's hop clock is fixed,
 see ap2_sdk.py), every root `exp` is relative to NOW, and `now` = NOW is the time to
@@ -49,6 +68,7 @@ AUD = "https://merchant.example"
 NONCE = "n-merchant-7Qx"
 SUB_AUD = "https://sub-agent.example"
 SUB_NONCE = "n-sub-agent-3"
+TRANSACTION_ID = "tx-checkout-1"
 
 
 def b64url(data):
@@ -106,6 +126,7 @@ class Sdk:
         from jwcrypto.jwk import JWK
 
         from ap2.sdk.checkout_mandate_chain import CheckoutMandateChain
+        from ap2.sdk.constraints import MandateContext
         from ap2.sdk.disclosure_metadata import DisclosureMetadata
         from ap2.sdk.generated import open_checkout_mandate as oc
         from ap2.sdk.generated import open_payment_mandate as op
@@ -118,9 +139,16 @@ class Sdk:
         from ap2.sdk.generated.types.link import Link
         from ap2.sdk.generated.types.merchant import Merchant
         from ap2.sdk.generated.types.payment_instrument import PaymentInstrument
+        from ap2.sdk.generated.types.pisp import PISP
         from ap2.sdk.generated.types.total import Total
         from ap2.sdk.payment_mandate_chain import PaymentMandateChain
         from ap2.sdk.sdjwt import kb_sd_jwt, parse_token
+
+        class OpenPaymentAsJson(op.OpenPaymentMandate):
+            """The SDK's OpenPaymentMandate, dumped in pydantic's JSON mode."""
+
+            def model_dump(self, **kwargs):
+                return super().model_dump(mode="json", **kwargs)
 
         names = dict(locals())
         del names["self"]
@@ -148,17 +176,29 @@ class Sdk:
         return self.Merchant(id=merchant_id, name=name)
 
     def open_payment(self, holder, constraints=(), exp=NOW + 3600, **preset):
-        return self.op.OpenPaymentMandate(
-            constraints=list(constraints), cnf=self.cnf(holder), exp=exp, **preset
-        )
+        # MandateClient.create signs `model_dump()` in Python mode, where an
+        # AgentRecurrence's `frequency` stays a `Frequency` enum, which json cannot
+        # encode (the SDK's own recurrence tests never sign one): such a mandate is
+        # dumped in JSON mode, `"frequency": "MONTHLY"` as the schema has it.
+        recurring = any(isinstance(c, self.op.AgentRecurrence) for c in constraints)
+        model = self.OpenPaymentAsJson if recurring else self.op.OpenPaymentMandate
+        return model(constraints=list(constraints), cnf=self.cnf(holder), exp=exp,
+                     **preset)
 
-    def closed_payment(self, amount=4000, currency="USD", payee=None, instrument="pi-1"):
+    def closed_payment(self, amount=4000, currency="USD", payee=None, instrument="pi-1",
+                       pisp=None, execution_date=None):
         return self.PaymentMandate(
-            transaction_id="tx-checkout-1",
+            transaction_id=TRANSACTION_ID,
             payee=payee or self.merchant(),
             payment_amount=self.Amount(amount=amount, currency=currency),
             payment_instrument=self.PaymentInstrument(id=instrument, type="card"),
+            pisp=pisp,
+            execution_date=execution_date,
         )
+
+    def pisp(self, brand="Good Pay"):
+        return self.PISP(legal_name="Good Pay Ltd", brand_name=brand,
+                         domain_name="pisp.example")
 
     def open_checkout(self, holder, constraints=(), exp=NOW + 3600):
         return self.oc.OpenCheckoutMandate(
@@ -249,12 +289,15 @@ class Sdk:
             return {"ok": False, "error": f"{type(error).__name__}: {error}"}, None
         return {"ok": True, "payloads": len(payloads)}, payloads
 
-    def violations(self, kind, payloads):
+    def violations(self, item, payloads):
+        """(the violations, the first exception raised or None)."""
         closed = payloads[-1]
         found = []
+        raised = None
+        usage = item.get("usage")
         for open_mandate in payloads[:-1]:
             try:
-                if kind == "checkout":
+                if item["kind"] == "checkout":
                     jwt = closed.get("checkout_jwt")
                     chain = self.CheckoutMandateChain.parse([open_mandate, closed])
                     found += chain.verify(
@@ -263,10 +306,18 @@ class Sdk:
                     )
                 else:
                     chain = self.PaymentMandateChain.parse([open_mandate, closed])
-                    found += chain.verify()
+                    found += chain.verify(
+                        expected_transaction_id=item.get("expected_transaction_id"),
+                        expected_open_checkout_hash=item.get(
+                            "expected_open_checkout_hash"),
+                        mandate_context=(self.MandateContext(**usage)
+                                         if usage is not None else None),
+                    )
             except Exception as error:  # noqa: BLE001 - reported, not fatal
-                found.append(f"{type(error).__name__}: {error}")
-        return found
+                if raised is None:
+                    first_line = (str(error).splitlines() or [""])[0]
+                    raised = f"{type(error).__name__}: {first_line}"
+        return found, raised
 
 
 class Corpus:
@@ -275,7 +326,8 @@ class Corpus:
         self.items = []
 
     def add(self, name, kind, segments, user, *, hash_mode="sd_hash", hops=None,
-            aud=AUD, nonce=NONCE, expect_error=None, chain=None):
+            aud=AUD, nonce=NONCE, expect_error=None, chain=None, usage=None,
+            expected_transaction_id=None, expected_open_checkout_hash=None):
         item = {
             "name": name,
             "kind": kind,
@@ -287,10 +339,19 @@ class Corpus:
             "nonce": nonce,
             "now": NOW,
         }
+        expectations = {
+            "usage": usage,
+            "expected_transaction_id": expected_transaction_id,
+            "expected_open_checkout_hash": expected_open_checkout_hash,
+        }
+        item.update({k: v for k, v in expectations.items() if v is not None})
         verdict, payloads = self.sdk.verdict(item, user)
         item["sdk_verdict"] = verdict
         if payloads is not None:
-            item["constraint_violations"] = self.sdk.violations(kind, payloads)
+            found, raised = self.sdk.violations(item, payloads)
+            item["constraint_violations"] = found
+            if raised is not None:
+                item["constraint_error"] = raised
         if expect_error is not None:
             item["expect_error"] = expect_error
         self.items.append(item)
@@ -513,6 +574,129 @@ def build():
     closed = sdk.hop(root, agent, wrong_hash, AUD, NONCE, "sd_hash")
     corpus.add("checkout/2hop/sd_hash/constraint/checkout-hash-mismatch", "checkout",
                [root, closed], user)
+    # Every other constraint the SDK evaluates, and the expectations its
+    # PaymentMandateChain.verify takes: each with an item it accepts and one it
+    # refuses. `usage` is the SDK's MandateContext (what a verifier's store knows of
+    # the mandate's earlier payments), passed to the SDK and to agentid alike.
+    def payment2(name, constraints, closed_args=None, **expectations):
+        root = sdk.root(user, sdk.open_payment(agent, constraints))
+        closed = sdk.hop(root, agent, sdk.closed_payment(**(closed_args or {})), AUD,
+                         NONCE, "sd_hash")
+        corpus.add(f"payment/2hop/sd_hash/{name}", "payment", [root, closed], user,
+                   **expectations)
+
+    budget = sdk.op.Budget(max=50.0, currency="USD")  # 5000 minor units
+    payment2("valid/budget-within", [budget], usage={"total_amount": 500, "total_uses": 1})
+    payment2("constraint/budget-exceeded", [budget],
+             usage={"total_amount": 1500, "total_uses": 1})
+    payment2("constraint/budget-without-usage", [budget])
+
+    pisps = sdk.op.AllowedPisps(allowed=[sdk.pisp()])
+    payment2("valid/pisp-allowed", [pisps], dict(pisp=sdk.pisp()))
+    payment2("constraint/pisp-not-allowed", [pisps], dict(pisp=sdk.pisp("Other Pay")))
+    payment2("constraint/pisp-missing", [pisps])
+
+    # Recurrence needs an amount range and a budget beside it; it counts every earlier
+    # use (the SDK does not look at the frequency's period).
+    recurrence = sdk.op.AgentRecurrence(frequency=sdk.op.Frequency.MONTHLY,
+                                        max_occurrences=3)
+    recurring = [recurrence, amount_range, sdk.op.Budget(max=200.0, currency="USD")]
+    payment2("valid/recurrence-within", recurring,
+             usage={"total_amount": 8000, "total_uses": 2})
+    payment2("constraint/recurrence-exceeded", recurring,
+             usage={"total_amount": 8000, "total_uses": 3})
+    payment2("constraint/recurrence-without-companions", [recurrence],
+             usage={"total_amount": 0, "total_uses": 0})
+
+    window = sdk.op.ExecutionDate(not_before="2027-01-01", not_after="2027-12-31")
+    payment2("valid/execution-date-inside", [window], dict(execution_date="2027-01-20"))
+    payment2("constraint/execution-date-after", [window],
+             dict(execution_date="2028-02-01"))
+    payment2("constraint/execution-date-before", [window],
+             dict(execution_date="2026-12-31"))
+
+    # payment.reference names the open checkout mandate the payment belongs to by its
+    # digest: here the SHA-256 of an open checkout mandate's root token.
+    open_checkout_hash = sha256_b64url(
+        sdk.root(user, sdk.open_checkout(agent, checkout_constraints)))
+    reference = sdk.op.PaymentReference(conditional_transaction_id=open_checkout_hash)
+    payment2("valid/reference-matching", [reference],
+             expected_open_checkout_hash=open_checkout_hash)
+    payment2("constraint/reference-mismatch", [reference],
+             expected_open_checkout_hash=sha256_b64url("another open checkout"))
+    payment2("constraint/reference-without-hash", [reference])
+
+    payment2("valid/transaction-id-expected", payment_constraints,
+             expected_transaction_id=TRANSACTION_ID)
+    payment2("constraint/transaction-id-mismatch", payment_constraints,
+             expected_transaction_id="tx-checkout-2")
+
+    # The same usage applies to every open mandate: the delegate's smaller budget is
+    # exceeded, the root's is not.
+    root = sdk.root(user, sdk.open_payment(agent, [sdk.op.Budget(max=100.0,
+                                                                 currency="USD")]))
+    middle = sdk.hop(root, agent, sdk.open_payment(sub, [budget]), SUB_AUD, SUB_NONCE,
+                     "sd_hash")
+    closed = sdk.hop(middle, sub, sdk.closed_payment(), AUD, NONCE, "sd_hash")
+    corpus.add("payment/3hop/sd_hash/constraint/above-delegate-budget", "payment",
+               [root, middle, closed], user,
+               usage={"total_amount": 1500, "total_uses": 1})
+
+    # A constraint type the SDK does not define, in an open mandate signed with the
+    # SDK (its model extended by one constraint class): MandateClient.verify accepts
+    # the chain, the typed check cannot read the mandate and raises.
+    from typing import Literal
+
+    from pydantic import BaseModel
+
+    class Velocity(BaseModel):
+        type: Literal["payment.velocity"] = "payment.velocity"
+        max_per_day: int
+
+    class OpenPaymentWithVelocity(sdk.op.OpenPaymentMandate):
+        constraints: list[sdk.op.AmountRange | Velocity]
+
+    class OpenCheckoutWithAmountRange(sdk.oc.OpenCheckoutMandate):
+        constraints: list[sdk.oc.AllowedMerchants | sdk.op.AmountRange]
+
+    def with_velocity(holder):
+        return OpenPaymentWithVelocity(constraints=[amount_range, Velocity(max_per_day=3)],
+                                       cnf=sdk.cnf(holder), exp=NOW + 3600)
+
+    unknown = "for OpenPaymentMandate"
+    root = sdk.root(user, with_velocity(agent))
+    closed = sdk.hop(root, agent, sdk.closed_payment(), AUD, NONCE, "sd_hash")
+    corpus.add("payment/2hop/sd_hash/unchecked/unknown-constraint-type", "payment",
+               [root, closed], user, expect_error=unknown)
+    root = sdk.root(user, sdk.open_payment(agent, [amount_range]))
+    middle = sdk.hop(root, agent, with_velocity(sub), SUB_AUD, SUB_NONCE, "sd_hash")
+    closed = sdk.hop(middle, sub, sdk.closed_payment(), AUD, NONCE, "sd_hash")
+    corpus.add("payment/3hop/sd_hash/unchecked/unknown-constraint-type-in-delegate",
+               "payment", [root, middle, closed], user, expect_error=unknown)
+    # A payment constraint in an open checkout mandate is no checkout constraint.
+    root = sdk.root(user, OpenCheckoutWithAmountRange(
+        constraints=[allowed_merchants, amount_range], cnf=sdk.cnf(agent), exp=NOW + 3600))
+    closed = sdk.hop(root, agent,
+                     sdk.closed_checkout(sdk.checkout_jwt(merchant_key, good_store,
+                                                          widgets)),
+                     AUD, NONCE, "sd_hash")
+    corpus.add("checkout/2hop/sd_hash/unchecked/payment-constraint-in-checkout",
+               "checkout", [root, closed], user, expect_error="for OpenCheckoutMandate")
+
+    # A sub-agent whose own line-item constraint the checkout meets, or breaks (one
+    # widget where the root allows two).
+    for name, quantity in (("valid/delegate-line-items", 2),
+                           ("constraint/above-delegate-line-items", 1)):
+        delegate_items = sdk.oc.LineItems(items=[sdk.oc.LineItemRequirements(
+            id="req-sub-1", acceptable_items=[sdk.oc.Item(id="SKU-A", title="Widget")],
+            quantity=quantity)])
+        root = sdk.root(user, sdk.open_checkout(agent, checkout_constraints))
+        middle = sdk.hop(root, agent, sdk.open_checkout(sub, [delegate_items]), SUB_AUD,
+                         SUB_NONCE, "sd_hash")
+        jwt = sdk.checkout_jwt(merchant_key, good_store, widgets)
+        closed = sdk.hop(middle, sub, sdk.closed_checkout(jwt), AUD, NONCE, "sd_hash")
+        corpus.add(f"checkout/3hop/sd_hash/{name}", "checkout", [root, middle, closed],
+                   user)
     return corpus.items
 
 
