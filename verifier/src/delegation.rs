@@ -283,24 +283,7 @@ impl Verifier {
                 "presentation is larger than {limit} bytes"
             )));
         }
-        let segments: Vec<&str> = input.split("~~").collect();
-        if segments.len() - 1 > MAX_DELEGATIONS + 1 {
-            return Err(VerifyError::LimitExceeded(format!(
-                "more than {MAX_DELEGATIONS} delegations"
-            )));
-        }
-        // Every segment but the last lost its trailing '~' to the join.
-        let restored: Vec<String> = segments
-            .iter()
-            .enumerate()
-            .map(|(index, segment)| {
-                if index + 1 < segments.len() {
-                    format!("{segment}~")
-                } else {
-                    (*segment).to_owned()
-                }
-            })
-            .collect();
+        let restored = split_chain(input)?;
         let mut checked = self.check(&restored[0], None, now)?;
         let mut holder = checked.verified.holder_key.clone().ok_or_else(|| {
             VerifyError::MissingHolderKey("the root credential has no cnf".into())
@@ -459,6 +442,30 @@ impl Verifier {
         });
         Ok(checked)
     }
+}
+
+/// The segments of a `~~`-joined chain, each as the SD-JWT it was before the join
+/// (every segment but the last lost its trailing `~`), at most [`MAX_DELEGATIONS`]
+/// delegations plus the terminal hop.
+pub(crate) fn split_chain(input: &str) -> Result<Vec<String>, VerifyError> {
+    let segments: Vec<&str> = input.split("~~").collect();
+    if segments.len() - 1 > MAX_DELEGATIONS + 1 {
+        return Err(VerifyError::LimitExceeded(format!(
+            "more than {MAX_DELEGATIONS} delegations"
+        )));
+    }
+    let last = segments.len() - 1;
+    Ok(segments
+        .iter()
+        .enumerate()
+        .map(|(index, segment)| {
+            if index < last {
+                format!("{segment}~")
+            } else {
+                (*segment).to_owned()
+            }
+        })
+        .collect())
 }
 
 /// Exactly one of `sd_hash` (over the previous segment as presented, with its

@@ -620,7 +620,7 @@ impl Verifier {
 }
 
 /// Reads the holder key from `cnf` (RFC 7800): only the `jwk` form is supported.
-fn holder_key_from_cnf(cnf: &Value) -> Result<PublicKey, VerifyError> {
+pub(crate) fn holder_key_from_cnf(cnf: &Value) -> Result<PublicKey, VerifyError> {
     let jwk = cnf
         .get("jwk")
         .ok_or_else(|| VerifyError::MissingHolderKey("cnf has no jwk".into()))?;

@@ -15,7 +15,7 @@ use agentid_verifier::{b64url_encode, sha256_b64, Algorithm, PublicKey};
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Map, Value};
 
-use crate::delegate::HopBinding;
+use crate::delegate::{last_segment, HopBinding};
 use crate::error::WalletError;
 use crate::issuer::cnf;
 use crate::jws::sign_compact;
@@ -119,18 +119,12 @@ fn hop_payload(
     binding: HopBinding,
     now: u64,
 ) -> Map<String, Value> {
-    let previous = chain.rsplit("~~").next().unwrap_or(chain);
     let mut payload = Map::new();
     payload.insert("iat".into(), now.into());
     payload.insert("aud".into(), audience.into());
     payload.insert("nonce".into(), nonce.into());
-    match binding {
-        HopBinding::SdHash => payload.insert("sd_hash".into(), sha256_b64(previous).into()),
-        HopBinding::IssuerJwtHash => payload.insert(
-            "issuer_jwt_hash".into(),
-            sha256_b64(previous.split('~').next().unwrap_or(previous)).into(),
-        ),
-    };
+    let (claim, hash) = binding.claim(last_segment(chain));
+    payload.insert(claim.into(), hash.into());
     payload
 }
 

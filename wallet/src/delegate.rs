@@ -44,7 +44,7 @@ fn random_token() -> String {
 
 /// The last segment of a credential or chain, as the next hop binds to it (with its
 /// trailing `~`).
-fn last_segment(chain: &str) -> &str {
+pub(crate) fn last_segment(chain: &str) -> &str {
     chain.rsplit("~~").next().unwrap_or(chain)
 }
 
@@ -59,6 +59,20 @@ pub enum HopBinding {
     /// `issuer_jwt_hash` over the previous segment's issuer-signed JWT only: later
     /// holders may drop its disclosures.
     IssuerJwtHash,
+}
+
+impl HopBinding {
+    /// The binding claim and its value for a hop over `previous` (the segment before
+    /// it, with its trailing `~`).
+    pub(crate) fn claim(self, previous: &str) -> (&'static str, String) {
+        match self {
+            HopBinding::SdHash => ("sd_hash", sha256_b64(previous)),
+            HopBinding::IssuerJwtHash => (
+                "issuer_jwt_hash",
+                sha256_b64(previous.split('~').next().unwrap_or(previous)),
+            ),
+        }
+    }
 }
 
 /// Signs one hop over `previous` and returns the chain extended by it.
@@ -82,14 +96,8 @@ fn extend(
     payload.insert("iat".into(), now.into());
     payload.insert("aud".into(), audience.into());
     payload.insert("nonce".into(), nonce.into());
-    let previous = last_segment(chain);
-    match binding {
-        HopBinding::SdHash => payload.insert("sd_hash".into(), sha256_b64(previous).into()),
-        HopBinding::IssuerJwtHash => {
-            let jwt = previous.split('~').next().unwrap_or(previous);
-            payload.insert("issuer_jwt_hash".into(), sha256_b64(jwt).into())
-        }
-    };
+    let (claim, hash) = binding.claim(last_segment(chain));
+    payload.insert(claim.into(), hash.into());
     payload.insert("_sd_alg".into(), "sha-256".into());
     let mut header = Map::new();
     header.insert("alg".into(), holder_key.algorithm().as_str().into());

@@ -27,14 +27,16 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::delegation::{check_binding, MAX_DELEGATIONS};
+use crate::delegation::{check_binding, split_chain};
 use crate::did_key;
 use crate::error::{SignatureRole, VerifyError};
 use crate::jws::{numeric_date, string_claim, CompactJws};
 use crate::key::PublicKey;
 use crate::reveal::reveal;
 use crate::sd_jwt::SdJwtParts;
-use crate::verify::{KeyBinding, PendingSignature, PresentationRequest, Verifier, KB_JWT_TYP};
+use crate::verify::{
+    holder_key_from_cnf, KeyBinding, PendingSignature, PresentationRequest, Verifier, KB_JWT_TYP,
+};
 use crate::STATUS_LIST_TYP;
 
 /// `typ` values of AP2 hops (the draft's and AP2's spellings).
@@ -103,29 +105,12 @@ impl Verifier {
                 "presentation is larger than {limit} bytes"
             )));
         }
-        let segments: Vec<&str> = chain.split("~~").collect();
-        if segments.len() < 2 {
+        let restored = split_chain(chain)?;
+        if restored.len() < 2 {
             return Err(VerifyError::malformed(
                 "an AP2 mandate chain has a root and at least one hop",
             ));
         }
-        if segments.len() - 1 > MAX_DELEGATIONS + 1 {
-            return Err(VerifyError::LimitExceeded(format!(
-                "more than {MAX_DELEGATIONS} delegations"
-            )));
-        }
-        // Every segment but the last lost its trailing '~' to the join.
-        let restored: Vec<String> = segments
-            .iter()
-            .enumerate()
-            .map(|(index, segment)| {
-                if index + 1 < segments.len() {
-                    format!("{segment}~")
-                } else {
-                    (*segment).to_owned()
-                }
-            })
-            .collect();
         let depth = policy.limits.max_json_depth;
         let skew = policy.clock_skew_secs;
 
@@ -157,9 +142,9 @@ impl Verifier {
         check_times(&root_claims, "mandate root", now, skew)?;
         let root_items = delegate_items(&root_claims, "mandate root", true)?;
         let mut holder = match root_items.first().and_then(|item| item.get("cnf")) {
-            Some(cnf) => holder_key(cnf)?,
+            Some(cnf) => holder_key_from_cnf(cnf)?,
             None => match root_claims.get("cnf") {
-                Some(cnf) => holder_key(cnf)?,
+                Some(cnf) => holder_key_from_cnf(cnf)?,
                 None => {
                     return Err(VerifyError::MissingHolderKey(
                         "the mandate root names no holder (delegate_payload[0].cnf)".into(),
@@ -259,7 +244,7 @@ impl Verifier {
                     "a delegation hop must name the next holder (cnf)",
                 ));
             };
-            let next_holder = holder_key(cnf)?;
+            let next_holder = holder_key_from_cnf(cnf)?;
             let did = did_key::encode(&next_holder);
             if seen.contains(&did) {
                 return Err(VerifyError::DelegationCycle);
@@ -386,11 +371,4 @@ fn check_times(
         }
     }
     Ok(())
-}
-
-fn holder_key(cnf: &Value) -> Result<PublicKey, VerifyError> {
-    let jwk = cnf
-        .get("jwk")
-        .ok_or_else(|| VerifyError::MissingHolderKey("cnf has no jwk".into()))?;
-    PublicKey::from_jwk(jwk).map_err(|error| VerifyError::MissingHolderKey(error.to_string()))
 }
