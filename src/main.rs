@@ -17,6 +17,7 @@ mod demo;
 mod error;
 mod io;
 mod mandate_cmd;
+mod oid4vp;
 mod serve;
 mod timefmt;
 mod verify_cmd;
