@@ -23,7 +23,7 @@ pub fn b64url_encode(bytes: &[u8]) -> String {
 /// Returns the deepest nesting of arrays and objects in `json`, scanning bytes only.
 ///
 /// Run before `serde_json` so a hostile input cannot make the parser recurse deeply.
-fn json_depth_exceeds(json: &[u8], max_depth: usize) -> bool {
+pub(crate) fn json_depth_exceeds(json: &[u8], max_depth: usize) -> bool {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;

@@ -35,6 +35,7 @@ mod alg;
 pub mod ap2;
 pub mod authorize;
 mod batch;
+pub mod dcql;
 pub mod delegation;
 pub mod did_key;
 mod encoding;

@@ -9,8 +9,9 @@ use crate::error::{SignatureRole, VerifyError};
 use crate::jws::{check_window, numeric_date, string_claim, CompactJws};
 use crate::key::PublicKey;
 use crate::limits::Limits;
+use crate::path::ClaimPath;
 use crate::predicate::{PendingProof, ProvenPredicate, COMMITMENTS_CLAIM};
-use crate::reveal::reveal;
+use crate::reveal::reveal_recording;
 use crate::sd_jwt::{sha256_b64, SdJwtParts};
 use crate::status::StatusLists;
 use crate::trust::{TrustStore, TrustedIssuer};
@@ -229,6 +230,12 @@ pub struct Verified {
     /// rights, each delegation, the effective rights and the requested action.
     /// `holder_key` and `key_binding` are then the presenting delegate's.
     pub chain: Option<Chain>,
+    /// The concrete path of every claim revealed through a disclosure, nested ones
+    /// and array elements included (array positions count the revealed elements, as
+    /// in [`Verified::claims`]), in the order they were revealed. Registered claims
+    /// such as `sub` count too. Not serialized: the service's JSON does not carry it.
+    #[serde(skip)]
+    pub disclosed_paths: Vec<ClaimPath>,
     /// True when a rights claim ([`crate::delegation::RIGHTS_CLAIMS`]) arrived
     /// through a disclosure or holds disclosable parts: such rights are not used.
     #[serde(skip)]
@@ -445,7 +452,9 @@ impl Verifier {
         let registered_in_clear = NEVER_DISCLOSED_CLAIMS.map(|name| payload.contains_key(name));
         let rights_in_clear =
             RIGHTS_CLAIMS.map(|name| payload.get(name).map(|value| !holds_concealed_parts(value)));
-        let mut claims = reveal(payload, &parts.disclosures, depth)?;
+        let revealed = reveal_recording(payload, &parts.disclosures, depth, true)?;
+        let mut claims = revealed.claims;
+        let disclosed_paths = revealed.paths.into_iter().map(|(path, _)| path).collect();
         for (name, in_clear) in NEVER_DISCLOSED_CLAIMS.iter().zip(registered_in_clear) {
             if !in_clear && claims.contains_key(*name) {
                 return Err(VerifyError::disclosure(format!(
@@ -532,6 +541,7 @@ impl Verifier {
             key_binding,
             predicates: Vec::new(),
             chain: None,
+            disclosed_paths,
             rights_concealable,
         };
         Ok(Checked {
