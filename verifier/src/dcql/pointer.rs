@@ -55,16 +55,17 @@ pub struct SelectedClaim<'a> {
     pub value: &'a Value,
 }
 
-/// How integer components are read.
+/// What a pointer is processed against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Indices {
-    /// As §7.1.1 says: the element at that index. For credentials the wallet holds
-    /// in full.
-    Exact,
-    /// As any element (like null). For presentations: elements a holder left
-    /// concealed are missing from the revealed array, so the positions a verifier
-    /// sees are not the issued ones.
-    AnyElement,
+pub(crate) enum Reading {
+    /// A credential the wallet holds in full: §7.1.1 exactly.
+    Credential,
+    /// The revealed claims of a presentation: an index selects any element, since
+    /// elements the holder left concealed are missing and the positions shift; and
+    /// an element of the wrong kind is passed over rather than an error, since an
+    /// index now reaches elements the wallet's pointer never visited. The wallet
+    /// applied §7.1.1 to the whole credential; the verifier checks what is there.
+    Presentation,
 }
 
 impl ClaimsPathPointer {
@@ -192,43 +193,40 @@ impl ClaimsPathPointer {
     /// [`PointerError`] where §7.1.1 aborts: a key on an element that is not an
     /// object, null or an index on one that is not an array, nothing selected.
     pub fn select<'a>(&self, root: &'a Value) -> Result<Vec<SelectedClaim<'a>>, PointerError> {
-        self.select_with(root, Indices::Exact)
+        self.select_with(root, Reading::Credential)
     }
 
     pub(crate) fn select_with<'a>(
         &self,
         root: &'a Value,
-        indices: Indices,
+        reading: Reading,
     ) -> Result<Vec<SelectedClaim<'a>>, PointerError> {
+        let lenient = reading == Reading::Presentation;
         let mut selected: Vec<(Vec<PathSegment>, &'a Value)> = vec![(Vec::new(), root)];
         for (position, segment) in self.0.iter().enumerate() {
             let mut next = Vec::with_capacity(selected.len());
             for (path, element) in selected {
-                match (segment, indices) {
-                    (PointerSegment::Key(key), _) => {
-                        let Value::Object(map) = element else {
-                            return Err(PointerError::NotAnObject { position });
-                        };
+                match (segment, element) {
+                    (PointerSegment::Key(key), Value::Object(map)) => {
                         if let Some(child) = map.get(key) {
                             next.push((extended(&path, PathSegment::Key(key.clone())), child));
                         }
                     }
-                    (PointerSegment::Index(index), Indices::Exact) => {
-                        let Value::Array(items) = element else {
-                            return Err(PointerError::NotAnArray { position });
-                        };
+                    (PointerSegment::Index(index), Value::Array(items)) if !lenient => {
                         if let Some(child) = items.get(*index) {
                             next.push((extended(&path, PathSegment::Index(*index)), child));
                         }
                     }
-                    (PointerSegment::All, _) | (PointerSegment::Index(_), Indices::AnyElement) => {
-                        let Value::Array(items) = element else {
-                            return Err(PointerError::NotAnArray { position });
-                        };
+                    (PointerSegment::All | PointerSegment::Index(_), Value::Array(items)) => {
                         for (index, child) in items.iter().enumerate() {
                             next.push((extended(&path, PathSegment::Index(index)), child));
                         }
                     }
+                    _ if lenient => {}
+                    (PointerSegment::Key(_), _) => {
+                        return Err(PointerError::NotAnObject { position })
+                    }
+                    _ => return Err(PointerError::NotAnArray { position }),
                 }
             }
             selected = next;
@@ -333,12 +331,15 @@ mod tests {
     }
 
     #[test]
-    fn any_element_reads_indices_as_null() {
-        let root = json!({"n": ["x", "y"]});
-        let claims = pointer(json!(["n", 1]))
-            .select_with(&root, Indices::AnyElement)
-            .unwrap();
-        assert_eq!(claims.len(), 2);
+    fn presentations_read_indices_as_any_element_and_skip_other_kinds() {
+        let root = json!({"n": ["x", "y"], "m": [5, {"b": 1}]});
+        let read = |path: Value| pointer(path).select_with(&root, Reading::Presentation);
+        assert_eq!(read(json!(["n", 1])).unwrap().len(), 2);
+        assert_eq!(read(json!(["m", 1, "b"])).unwrap().len(), 1);
+        assert_eq!(
+            read(json!(["m", null, "c"])),
+            Err(PointerError::NothingSelected)
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::pointer::{ClaimsPathPointer, Indices};
+use super::pointer::{ClaimsPathPointer, Reading};
 use super::query::{ClaimsQuery, CredentialQuery, DcqlQuery, SD_JWT_VC_FORMAT};
 use super::{DcqlViolation, MAX_PRESENTATIONS_PER_QUERY};
 use crate::error::truncate;
@@ -277,7 +277,7 @@ fn claim_met(claim: &ClaimsQuery, root: &Value, proven: &[ProvenPredicate]) -> b
     }
     claim
         .path
-        .select_with(root, Indices::AnyElement)
+        .select_with(root, Reading::Presentation)
         .is_ok_and(|selected| selected.iter().any(|found| claim.accepts(found.value)))
 }
 

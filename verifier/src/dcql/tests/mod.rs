@@ -4,6 +4,7 @@
 mod evaluate;
 mod parse;
 mod response;
+mod roundtrip;
 
 use serde_json::{json, Value};
 
