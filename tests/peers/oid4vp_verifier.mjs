@@ -6,7 +6,7 @@
 //   node oid4vp_verifier.mjs --dcql FILE --client-id-prefix x509_hash|x509_san_dns|redirect_uri
 //       --response-mode direct_post|direct_post.jwt --out-dir DIR
 //       [--trust-issuer-jwk FILE]... [--transaction-data FILE] [--timeout SECONDS]
-//       [--enc-values A128GCM,A256GCM] [--refuse-extra-disclosures]
+//       [--enc-values A128GCM,A256GCM] [--refuse-extra-disclosures] [--status-list FILE]...
 //
 // stdout: one JSON line when ready ({"uri", "client_id", "nonce", ...}), then one JSON line
 // with the verdict ({"verdict": "accepted"|"refused", "reason", "claims", ...}).
@@ -36,6 +36,7 @@ import {
   publicJwk,
   randomB64u,
   readJson,
+  readText,
   sdHasher,
   sha256,
   signCompactJws,
@@ -51,12 +52,13 @@ const MAX_BODY = 1 << 20
 const USAGE =
   'usage: oid4vp_verifier.mjs --dcql FILE --client-id-prefix x509_hash|x509_san_dns|redirect_uri ' +
   '--response-mode direct_post|direct_post.jwt --out-dir DIR [--trust-issuer-jwk FILE]... ' +
-  '[--transaction-data FILE] [--timeout SECONDS] [--enc-values A128GCM,A256GCM] [--refuse-extra-disclosures]'
+  '[--transaction-data FILE] [--timeout SECONDS] [--enc-values A128GCM,A256GCM] [--refuse-extra-disclosures] ' +
+  '[--status-list FILE]...'
 
 function parseCommandLine(argv) {
   const args = parseArgs(argv, {
     flags: ['dcql', 'client-id-prefix', 'response-mode', 'out-dir', 'transaction-data', 'timeout', 'enc-values'],
-    repeatable: ['trust-issuer-jwk'],
+    repeatable: ['trust-issuer-jwk', 'status-list'],
     switches: ['refuse-extra-disclosures', 'help'],
   })
   if (args.help) throw new Exit(USAGE, 0)
@@ -168,6 +170,20 @@ async function main() {
     transactionData = list.map((entry) => (typeof entry === 'string' ? entry : b64u(JSON.stringify(entry))))
   }
   const issuerKeys = loadIssuerKeys(args['trust-issuer-jwk'])
+  // Status list tokens (JWTs, `sub` = the list's URI) for credentials with status.status_list;
+  // @sd-jwt would otherwise fetch the URI itself.
+  const statusLists = new Map()
+  for (const file of args['status-list']) {
+    const token = readText(file, 'status list token').trim()
+    let sub
+    try {
+      sub = decodeJws(token).payload.sub
+    } catch (error) {
+      throw new Exit(`${file} is not a status list token: ${error.message}`)
+    }
+    if (typeof sub !== 'string') throw new Exit(`${file}: the status list token has no sub`)
+    statusLists.set(sub, token)
+  }
 
   fs.mkdirSync(args['out-dir'], { recursive: true })
   const material = await loadOrMakeMaterial(args['out-dir'])
@@ -317,6 +333,13 @@ async function main() {
     // carried it back for direct_post.jwt in the encrypted payload: it is the same check.
     if (parsed.authorizationResponsePayload.state !== state) return { refused: 'state does not match' }
 
+    // 1.0 §8.1: each vp_token member is a non-empty array; the library also takes a bare
+    // string (pre-1.0 drafts) and wraps it.
+    const rawVpToken = parsed.authorizationResponsePayload.vp_token
+    const vpToken = typeof rawVpToken === 'string' ? JSON.parse(rawVpToken) : rawVpToken
+    for (const [queryId, value] of Object.entries(vpToken)) {
+      if (!Array.isArray(value)) return { refused: `vp_token.${queryId} is not an array (OpenID4VP 1.0 §8.1)` }
+    }
     const presentations = parsed.dcql.presentations
     const queryIds = new Set(dcqlQuery.credentials.map((q) => q.id))
     const verified = {}
@@ -419,6 +442,12 @@ async function main() {
         const kbHeader = decodeJws(`${data}.x`).header
         if (!algMatchesKey(kbHeader.alg, holder)) throw new Error(`KB-JWT alg ${kbHeader.alg} does not fit cnf.jwk`)
         return verifyWithKey(data, signature, holder, jwkAlg(holder))
+      },
+      // Status list tokens come from --status-list, verified with the issuer's key.
+      statusListFetcher: async (uri) => {
+        const token = statusLists.get(uri)
+        if (!token) throw new Error(`the credential's status list ${uri} was not given (--status-list FILE)`)
+        return token
       },
     })
     if (!hasKb && query.require_cryptographic_holder_binding !== false) {
