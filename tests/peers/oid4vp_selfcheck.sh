@@ -37,6 +37,19 @@ node "$wallet" --make-credential --issuer-key issuer.jwk --holder-key holder.jwk
 # The same from a did:key issuer (iss and kid from the key), verified with no pinned key.
 node "$wallet" --make-credential --issuer-key issuer.jwk --holder-key holder.jwk --iss-did-key \
   --vct urn:agentid:vct:task:1 --claims claims.json --sd task.id,task.purpose,secret >cred-didkey.txt
+# EdDSA and ES256K: an Ed25519 did:key issuer with an Ed25519 holder, and secp256k1 both.
+for crv in Ed25519 secp256k1; do
+  node "$wallet" --gen-key --crv "$crv" >"issuer-$crv.jwk"
+  node "$wallet" --gen-key --crv "$crv" >"holder-$crv.jwk"
+  node "$wallet" --make-credential --issuer-key "issuer-$crv.jwk" --holder-key "holder-$crv.jwk" --iss-did-key \
+    --vct urn:agentid:vct:task:1 --claims claims.json --sd task.id,task.purpose,secret >"cred-$crv.txt"
+done
+# With a status list entry: index 3 valid, index 5 revoked.
+node "$wallet" --make-status-list --issuer-key issuer.jwk --uri https://issuer.example/status/1 --revoked 5 >status.jwt
+for idx in 3 5; do
+  node "$wallet" --make-credential --issuer-key issuer.jwk --holder-key holder.jwk --status-uri https://issuer.example/status/1 \
+    --status-idx "$idx" --vct urn:agentid:vct:task:1 --claims claims.json --sd task.id,task.purpose,secret >"cred-status-$idx.txt"
+done
 cat >dcql.json <<'JSON'
 {"credentials": [{"id": "task", "format": "dc+sd-jwt",
   "meta": {"vct_values": ["urn:agentid:vct:task:1"]},
@@ -49,7 +62,7 @@ cat >td.json <<'JSON'
 [{"type": "urn:agentid:td:refund", "credential_ids": ["task"], "amount": "12.00", "currency": "EUR"}]
 JSON
 
-# case NAME PREFIX MODE WANT_VERDICT WANT_WALLET_RC [verifier args…] -- [wallet args…]
+# [HOLDER=jwk] case NAME PREFIX MODE WANT_VERDICT WANT_WALLET_RC [verifier args…] -- [wallet args…]
 #   WANT_VERDICT: accepted | refused | timeout
 case_() {
   local name="$1" prefix="$2" mode="$3" want_verdict="$4" want_wallet="$5"
@@ -71,7 +84,7 @@ case_() {
     echo "FAIL $name: the verifier did not start: $(cat "$dir/verifier.err")"
     failed=$((failed + 1)); kill "$vpid" 2>/dev/null; wait "$vpid" 2>/dev/null; return
   fi
-  node "$wallet" --request "$uri" --holder-key holder.jwk --allow-http "${wargs[@]}" \
+  node "$wallet" --request "$uri" --holder-key "${HOLDER:-holder.jwk}" --allow-http "${wargs[@]}" \
     >"$dir/wallet.out" 2>"$dir/wallet.err"
   local wallet_rc=$?
   if [ "$want_verdict" = timeout ]; then
@@ -124,6 +137,11 @@ case_ x509_hash.direct_post.jwt.A256GCM x509_hash direct_post.jwt accepted 0 "${
 case_ x509_hash.direct_post.jwt.apu-apv x509_hash direct_post.jwt accepted 0 "${V[@]}" -- "${W[@]}" --jwe-apu-apv
 case_ transaction-data x509_hash direct_post.jwt accepted 0 "${V[@]}" --transaction-data td.json -- "${W[@]}"
 case_ did-key-issuer x509_hash direct_post accepted 0 --dcql dcql.json -- --credential cred-didkey.txt --trust-anchor "$work/verifier/verifier-ca.pem"
+HOLDER=holder-Ed25519.jwk case_ eddsa-did-key x509_hash direct_post.jwt accepted 0 --dcql dcql.json -- --credential cred-Ed25519.txt --trust-anchor "$work/verifier/verifier-ca.pem"
+HOLDER=holder-secp256k1.jwk case_ es256k-did-key x509_san_dns direct_post accepted 0 --dcql dcql.json -- --credential cred-secp256k1.txt --trust-anchor "$work/verifier/verifier-ca.pem"
+case_ status-valid x509_hash direct_post accepted 0 "${V[@]}" --status-list status.jwt -- --credential cred-status-3.txt --trust-anchor "$work/verifier/verifier-ca.pem"
+case_ status-revoked x509_hash direct_post refused 1 "${V[@]}" --status-list status.jwt -- --credential cred-status-5.txt --trust-anchor "$work/verifier/verifier-ca.pem"
+case_ status-list-missing x509_hash direct_post refused 1 "${V[@]}" -- --credential cred-status-3.txt --trust-anchor "$work/verifier/verifier-ca.pem"
 case_ no-issuer-key x509_hash direct_post refused 1 --dcql dcql.json -- "${W[@]}"
 
 # Faults the npm verifier must refuse (the wallet then gets 400 and exits 1).

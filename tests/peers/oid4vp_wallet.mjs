@@ -15,6 +15,11 @@
 //       --claims FILE [--sd a,b.c,d.0] [--iss ISS | --iss-did-key] [--ttl SECONDS] [--kid KID]
 //     stdout: the SD-JWT VC (compact, ending in "~"), one line.
 //
+//       [--status-uri URI --status-idx N]
+//
+//   node oid4vp_wallet.mjs --make-status-list --issuer-key FILE --uri URI [--size N] [--revoked 3,5]
+//     stdout: a status list token (typ statuslist+jwt, 1 bit per entry), one line.
+//
 //   node oid4vp_wallet.mjs --gen-key [--crv P-256|Ed25519|secp256k1]
 //     stdout: a fresh private JWK, one line.
 
@@ -39,6 +44,7 @@ import {
   readText,
   sdHasher,
   sha256,
+  signCompactJws,
   signWithJwk,
   subjectAltNames,
   certFromB64,
@@ -54,17 +60,21 @@ let presenting = false
 const USAGE = `usage:
   oid4vp_wallet.mjs --request URI --credential FILE... --holder-key FILE [--trust-anchor FILE]... [--allow-http] [--jwe-apu-apv] [--tamper WHAT]
   oid4vp_wallet.mjs --make-credential --issuer-key FILE --holder-key FILE --vct VCT --claims FILE [--sd a,b.c] [--iss ISS | --iss-did-key] [--ttl S] [--kid KID]
+      [--status-uri URI --status-idx N]
+  oid4vp_wallet.mjs --make-status-list --issuer-key FILE --uri URI [--size N] [--revoked 3,5]
   oid4vp_wallet.mjs --gen-key [--crv P-256|Ed25519|secp256k1]`
 
 async function main() {
   const args = parseArgs(process.argv.slice(2), {
-    flags: ['request', 'tamper', 'holder-key', 'issuer-key', 'vct', 'claims', 'sd', 'iss', 'ttl', 'kid', 'crv'],
+    flags: ['request', 'tamper', 'holder-key', 'issuer-key', 'vct', 'claims', 'sd', 'iss', 'ttl', 'kid', 'crv',
+      'status-uri', 'status-idx', 'uri', 'size', 'revoked'],
     repeatable: ['credential', 'trust-anchor'],
-    switches: ['allow-http', 'jwe-apu-apv', 'iss-did-key', 'make-credential', 'gen-key', 'help'],
+    switches: ['allow-http', 'jwe-apu-apv', 'iss-did-key', 'make-credential', 'make-status-list', 'gen-key', 'help'],
   })
   if (args.help) throw new Exit(USAGE, 0)
   if (args['gen-key']) return genKey(args)
   if (args['make-credential']) return makeCredential(args)
+  if (args['make-status-list']) return makeStatusList(args)
   if (args.request) {
     presenting = true
     return present(args)
@@ -124,6 +134,9 @@ async function makeCredential(args) {
   // --iss-did-key: iss = the issuer key's did:key, kid = its DID URL (as agentid issues).
   const did = args['iss-did-key'] ? jwkToDidKey(publicJwk(issuerKey)) : undefined
   const now = Math.floor(Date.now() / 1000)
+  if ((args['status-uri'] === undefined) !== (args['status-idx'] === undefined)) {
+    throw new Exit('--status-uri and --status-idx go together')
+  }
   const payload = {
     iss: did ?? args.iss ?? 'https://issuer.example',
     iat: now,
@@ -131,6 +144,9 @@ async function makeCredential(args) {
     exp: now + ttl,
     vct: args.vct,
     cnf: { jwk: publicJwk(holderKey) },
+    ...(args['status-uri'] !== undefined
+      ? { status: { status_list: { idx: Number(args['status-idx']), uri: args['status-uri'] } } }
+      : {}),
     ...claims,
   }
   const alg = jwkAlg(issuerKey)
@@ -146,6 +162,33 @@ async function makeCredential(args) {
     header: kid !== undefined ? { kid } : {},
   })
   process.stdout.write(`${credential}\n`)
+}
+
+// ---------------------------------------------------------------------------------------
+// --make-status-list: a Token Status List (draft-ietf-oauth-status-list) signed by the issuer
+
+async function makeStatusList(args) {
+  for (const required of ['issuer-key', 'uri']) {
+    if (!args[required]) throw new Exit(`--make-status-list needs --${required}\n${USAGE}`)
+  }
+  const { StatusList, createHeaderAndPayload } = await peer('@sd-jwt/jwt-status-list')
+  const issuerKey = readJson(args['issuer-key'], 'issuer key')
+  if (!issuerKey.d) throw new Exit('--issuer-key must be a private JWK (with "d")')
+  const size = args.size === undefined ? 16 : Number(args.size)
+  if (!Number.isInteger(size) || size <= 0) throw new Exit('--size must be a positive integer')
+  const statuses = new Array(size).fill(0)
+  for (const index of (args.revoked ?? '').split(',').filter(Boolean).map(Number)) {
+    if (!Number.isInteger(index) || index < 0 || index >= size) throw new Exit(`--revoked ${index} is outside the list`)
+    statuses[index] = 1
+  }
+  const now = Math.floor(Date.now() / 1000)
+  const kid = args.kid ?? issuerKey.kid
+  const { header, payload } = createHeaderAndPayload(
+    new StatusList(statuses, 1),
+    { sub: args.uri, iat: now, exp: now + 3600, ttl: 300 },
+    { alg: jwkAlg(issuerKey), ...(kid !== undefined ? { kid } : {}) }
+  )
+  process.stdout.write(`${signCompactJws(header, payload, issuerKey)}\n`)
 }
 
 // ---------------------------------------------------------------------------------------
