@@ -107,7 +107,10 @@ async function loadOrMakeMaterial(dir) {
       leafName: 'agentid npm interop verifier',
       dnsNames: ['localhost'],
     })
-    fs.writeFileSync(file, `${JSON.stringify(material, null, 2)}\n`, { mode: 0o600 })
+    // Written whole then renamed, so that a verifier started at the same time reads all or nothing.
+    const temporary = `${file}.${process.pid}.tmp`
+    fs.writeFileSync(temporary, `${JSON.stringify(material, null, 2)}\n`, { mode: 0o600 })
+    fs.renameSync(temporary, file)
   }
   fs.writeFileSync(path.join(dir, 'verifier-ca.pem'), material.caPem)
   fs.writeFileSync(path.join(dir, 'verifier-leaf.pem'), material.leafPem)
