@@ -407,6 +407,13 @@ impl Verifier {
                     if nonce != request.nonce {
                         return Err(VerifyError::NonceMismatch);
                     }
+                    // A terminal hop has no transaction_data_hashes: a request that
+                    // sent transaction data is not acknowledged by a chain.
+                    if !request.transaction_data.is_empty() {
+                        return Err(VerifyError::TransactionDataMismatch(
+                            "a delegation chain cannot acknowledge transaction data".into(),
+                        ));
+                    }
                     let oldest = now.saturating_sub(
                         self.policy().max_key_binding_age_secs.saturating_add(skew),
                     );
@@ -417,6 +424,7 @@ impl Verifier {
                         audience,
                         nonce,
                         issued_at,
+                        transaction_data_hashes: Vec::new(),
                     });
                     checked.verified.holder_key = Some(holder.clone());
                     checked.verified.chain = Some(Chain {

@@ -171,6 +171,11 @@ pub enum VerifyError {
     /// A delegation chain hands rights back to a key already in it.
     #[error("delegation chain contains a cycle")]
     DelegationCycle,
+    /// The KB-JWT's `transaction_data_hashes` do not acknowledge exactly the
+    /// transaction data of the request (OpenID4VP 1.0 §8.4, Appendix B.3.3.1): a
+    /// hash missing, extra, out of order or wrong, or an unsupported algorithm.
+    #[error("transaction data not acknowledged: {0}")]
+    TransactionDataMismatch(String),
     /// The KB-JWT's `iat` is too old or in the future.
     #[error("key binding issued at {} is outside the accepted window", crate::timefmt::rfc3339(*iat))]
     StaleKeyBinding {
@@ -207,7 +212,8 @@ impl VerifyError {
             | VerifyError::MissingHolderKey(_)
             | VerifyError::AudienceMismatch
             | VerifyError::NonceMismatch
-            | VerifyError::SdHashMismatch => RejectionKind::InvalidBinding,
+            | VerifyError::SdHashMismatch
+            | VerifyError::TransactionDataMismatch(_) => RejectionKind::InvalidBinding,
         }
     }
 

@@ -43,6 +43,7 @@ mod error;
 mod jws;
 mod key;
 mod limits;
+pub mod oid4vp;
 mod path;
 pub mod predicate;
 pub mod resource;

@@ -162,22 +162,39 @@ impl Policy {
     }
 }
 
-/// What a presentation must answer: the verifier's identifier and its fresh nonce.
+/// What a presentation must answer: the verifier's identifier and its fresh nonce,
+/// and the transaction data it must acknowledge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresentationRequest {
     /// The `aud` the KB-JWT must carry.
     pub audience: String,
     /// The `nonce` the KB-JWT must carry.
     pub nonce: String,
+    /// The OpenID4VP `transaction_data` strings (§5.1) this presentation must
+    /// acknowledge, exactly as sent and in request order: the KB-JWT carries their
+    /// hashes in `transaction_data_hashes` (Appendix B.3.3.1). Empty: none, and a
+    /// KB-JWT carrying hashes is refused. When a request's entries name different
+    /// Credential Queries, each presentation answers those naming its own.
+    pub transaction_data: Vec<String>,
 }
 
 impl PresentationRequest {
-    /// A request for this audience and nonce.
+    /// A request for this audience and nonce, without transaction data.
     pub fn new(audience: impl Into<String>, nonce: impl Into<String>) -> Self {
         PresentationRequest {
             audience: audience.into(),
             nonce: nonce.into(),
+            transaction_data: Vec::new(),
         }
+    }
+
+    /// Returns the request with these `transaction_data` strings to acknowledge.
+    pub fn with_transaction_data<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        transaction_data: I,
+    ) -> Self {
+        self.transaction_data = transaction_data.into_iter().map(Into::into).collect();
+        self
     }
 }
 
@@ -191,6 +208,11 @@ pub struct KeyBinding {
     pub nonce: String,
     /// When the holder signed it.
     pub issued_at: u64,
+    /// The `transaction_data_hashes` the holder signed (OpenID4VP 1.0 Appendix
+    /// B.3.3.1), checked against the request's transaction data; empty when the
+    /// request had none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transaction_data_hashes: Vec<String>,
 }
 
 /// A verified credential or presentation. Only this crate can construct it: holding
@@ -611,10 +633,15 @@ impl Verifier {
             return Err(VerifyError::StaleKeyBinding { iat });
         }
         crate::jws::check_token_window(&kb.payload, "KB-JWT", now, skew)?;
+        let transaction_data_hashes = crate::oid4vp::transaction_data::check_key_binding_hashes(
+            &kb.payload,
+            &request.transaction_data,
+        )?;
         let binding = KeyBinding {
             audience: audience.to_owned(),
             nonce: nonce.to_owned(),
             issued_at: iat,
+            transaction_data_hashes,
         };
         let signature = PendingSignature {
             role: SignatureRole::KeyBinding,

@@ -254,6 +254,11 @@ pub fn present_delegated_bound(
         ));
     }
     Action::from_json(action).map_err(|error| WalletError::request(error.to_string()))?;
+    if !request.transaction_data.is_empty() {
+        return Err(WalletError::request(
+            "a delegation chain cannot acknowledge transaction data (no KB-JWT carries the hashes)",
+        ));
+    }
     Ok(extend(
         chain,
         holder_key,

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use agentid_verifier::oid4vp::transaction_data::SHA_256;
+use agentid_verifier::oid4vp::TransactionData;
 use agentid_verifier::predicate::{read_commitments, Predicate, Statements, COMMITMENTS_CLAIM};
 use agentid_verifier::{
     b64url_encode, sha256_b64, ClaimPath, Limits, PathSegment, PresentationRequest, PublicKey,
@@ -18,11 +20,15 @@ use crate::keys::SigningKey;
 /// Builds a presentation of `credential` (an issued SD-JWT holding every
 /// disclosure) that reveals exactly the claims at `disclose`, their parents, and
 /// everything inside them, bound to `request` with a KB-JWT signed by `holder_key`.
+/// The KB-JWT acknowledges the request's transaction data, if any
+/// (`transaction_data_hashes`, OpenID4VP 1.0 Appendix B.3.3.1).
 ///
 /// # Errors
 /// [`WalletError::NoSuchClaim`] when a path names no claim,
 /// [`WalletError::NotHolderKey`] when `holder_key` is not the credential's `cnf` key,
-/// [`WalletError::Verify`] when the credential cannot be parsed.
+/// [`WalletError::Verify`] when the credential cannot be parsed,
+/// [`WalletError::InvalidRequest`] for transaction data that breaks OpenID4VP 1.0
+/// §5.1 or does not allow `sha-256`.
 pub fn present(
     credential: &str,
     holder_key: &SigningKey,
@@ -95,6 +101,7 @@ pub fn present_with_predicates(
     payload.insert("aud".into(), request.audience.clone().into());
     payload.insert("nonce".into(), request.nonce.clone().into());
     payload.insert("sd_hash".into(), sha256_b64(&presentation).into());
+    insert_transaction_data_hashes(&mut payload, &request.transaction_data)?;
     if !predicates.is_empty() {
         let commitments = match map.claims.get(COMMITMENTS_CLAIM) {
             Some(value) => read_commitments(value)?,
@@ -117,6 +124,36 @@ pub fn present_with_predicates(
     let kb_jwt = sign_compact(&header(holder_key, KB_JWT_TYP), &payload, holder_key);
     presentation.push_str(&kb_jwt);
     Ok(presentation)
+}
+
+/// Acknowledges the request's transaction data in the KB-JWT (OpenID4VP 1.0 §8.4,
+/// Appendix B.3.3.1): `transaction_data_hashes`, the SHA-256 of each string exactly
+/// as received, in request order, and `transaction_data_hashes_alg` when an entry
+/// named hash algorithms (it is then required). Entries that break §5.1 or do not
+/// allow `sha-256` are refused: the holder signs only what it can read.
+fn insert_transaction_data_hashes(
+    payload: &mut Map<String, Value>,
+    transaction_data: &[String],
+) -> Result<(), WalletError> {
+    if transaction_data.is_empty() {
+        return Ok(());
+    }
+    let entries = transaction_data
+        .iter()
+        .map(|encoded| TransactionData::parse(encoded))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| WalletError::request(error.to_string()))?;
+    if !entries.iter().all(TransactionData::allows_sha256) {
+        return Err(WalletError::request(
+            "transaction data asks for a hash algorithm other than sha-256",
+        ));
+    }
+    let hashes: Vec<Value> = entries.iter().map(|entry| entry.hash().into()).collect();
+    payload.insert("transaction_data_hashes".into(), hashes.into());
+    if entries.iter().any(|entry| entry.hashes_alg().is_some()) {
+        payload.insert("transaction_data_hashes_alg".into(), SHA_256.into());
+    }
+    Ok(())
 }
 
 /// True when `segments` names a claim in the fully revealed claims.

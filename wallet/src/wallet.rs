@@ -8,8 +8,8 @@ use agentid_verifier::authorize::Action;
 use agentid_verifier::delegation::Rights;
 use agentid_verifier::predicate::{read_commitments, Predicate, COMMITMENTS_CLAIM};
 use agentid_verifier::{
-    b64url_encode, did_key, Algorithm, ClaimPath, Limits, Policy, PresentationRequest, TrustStore,
-    UnverifiedSdJwt, Verifier, REGISTERED_CLAIMS,
+    b64url_encode, did_key, sha256_b64, Algorithm, ClaimPath, Limits, Policy, PresentationRequest,
+    TrustStore, UnverifiedSdJwt, Verifier, REGISTERED_CLAIMS,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -754,10 +754,19 @@ impl Wallet {
         )?;
         let disclosed: Vec<String> = disclose.iter().map(ToString::to_string).collect();
         let proved: Vec<Value> = predicates.iter().map(Predicate::to_json).collect();
-        let details = json!({
+        let mut details = json!({
             "credential": id, "audience": request.audience, "nonce": request.nonce,
             "disclosed": disclosed, "proved": proved
         });
+        if !request.transaction_data.is_empty() {
+            // What the holder authorized, by hash (the KB-JWT's own values).
+            let hashes: Vec<String> = request
+                .transaction_data
+                .iter()
+                .map(|data| sha256_b64(data))
+                .collect();
+            details["transaction_data_hashes"] = json!(hashes);
+        }
         self.log(now, AuditAction::Present, details)?;
         Ok(presentation)
     }

@@ -219,6 +219,12 @@ impl Verifier {
                 if nonce != request.nonce {
                     return Err(VerifyError::NonceMismatch);
                 }
+                // AP2 closed mandates carry no transaction_data_hashes.
+                if !request.transaction_data.is_empty() {
+                    return Err(VerifyError::TransactionDataMismatch(
+                        "an AP2 mandate chain cannot acknowledge transaction data".into(),
+                    ));
+                }
                 let oldest =
                     now.saturating_sub(policy.max_key_binding_age_secs.saturating_add(skew));
                 if issued_at < oldest {
@@ -234,6 +240,7 @@ impl Verifier {
                             audience,
                             nonce,
                             issued_at,
+                            transaction_data_hashes: Vec::new(),
                         },
                     },
                     signatures,
