@@ -65,6 +65,9 @@ pub enum WalletError {
     /// The presenting key is not the one the credential is bound to.
     #[error("this key is not the credential's holder key (cnf)")]
     NotHolderKey,
+    /// No credential held answers a required part of a query (OpenID4VP 1.0 §6.4.2).
+    #[error("the wallet cannot answer the query: {0}")]
+    Unanswerable(String),
 }
 
 impl WalletError {

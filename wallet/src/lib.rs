@@ -47,6 +47,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod answer;
 pub mod ap2;
 mod audit;
 mod commit;
@@ -63,6 +64,7 @@ mod status_list;
 pub mod store;
 mod wallet;
 
+pub use answer::{AnswerBinding, AnswerPlan, PlannedPresentation};
 pub use audit::{AuditAction, AuditEntry, AuditError};
 pub use commit::{issuance_text, Opening};
 pub use conceal::Decoys;

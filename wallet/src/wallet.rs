@@ -76,20 +76,20 @@ struct KeyRecord {
 }
 
 #[derive(Serialize, Deserialize)]
-struct CredentialRecord {
-    id: String,
-    sd_jwt: Zeroizing<String>,
-    vct: Option<String>,
+pub(crate) struct CredentialRecord {
+    pub(crate) id: String,
+    pub(crate) sd_jwt: Zeroizing<String>,
+    pub(crate) vct: Option<String>,
     issuer: String,
     subject: Option<String>,
     holder: String,
     jti: Option<String>,
     issued_at: Option<u64>,
-    expires_at: Option<u64>,
+    pub(crate) expires_at: Option<u64>,
     received_at: u64,
     /// Openings of the credential's commitments (secret).
     #[serde(default)]
-    openings: Vec<OpeningJson>,
+    pub(crate) openings: Vec<OpeningJson>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -1181,7 +1181,7 @@ fn self_certifying_trust(credential: &str) -> Result<TrustStore, WalletError> {
 
 /// The root credential of a delegation chain (the whole input when it is none), with
 /// its trailing `~`.
-fn root_segment(credential: &str) -> String {
+pub(crate) fn root_segment(credential: &str) -> String {
     match credential.split_once("~~") {
         Some((root, _)) => format!("{root}~"),
         None => credential.to_owned(),
@@ -1192,6 +1192,11 @@ fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, WalletError> {
     serde_json::to_vec(value)
         .map(Zeroizing::new)
         .map_err(|error| WalletError::Store(StoreError::Corrupt(error.to_string())))
+}
+
+/// Decodes a stored credential record.
+pub(crate) fn decode_credential(body: &[u8]) -> Result<CredentialRecord, WalletError> {
+    decode(body)
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, WalletError> {
