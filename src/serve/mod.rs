@@ -13,7 +13,8 @@
 //! request shapes, checked at the edge), [`error`] (the one error type and wire
 //! shape), [`limits`] (timeouts, sizes, budgets), [`listener`] (the accept loop),
 //! [`health`] (`/healthz`) and [`openapi`] (the API description). The layers are
-//! composed once, in [`router`].
+//! composed once, in [`router`]. [`state`] is the OpenID4VP request-state store
+//! (sled or PostgreSQL) the verifier endpoints keep their requests in.
 
 use std::future::Future;
 use std::io::Write;
@@ -41,6 +42,7 @@ mod listener;
 mod openapi;
 mod request;
 mod routes;
+pub(crate) mod state;
 
 /// How long in-flight requests get to finish after SIGTERM or Ctrl-C.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
