@@ -58,6 +58,9 @@ pub(crate) enum Command {
     /// Run a service.
     #[command(subcommand)]
     Serve(ServeCommand),
+    /// OpenID4VP requests made and checked offline.
+    #[command(subcommand)]
+    Request(RequestCommand),
     /// Create an encrypted wallet with a root identity key.
     Init(InitArgs),
     /// Print the wallet's root DID.
@@ -347,26 +350,73 @@ pub(crate) struct ShowArgs {
 #[derive(Debug, Args)]
 pub(crate) struct PresentArgs {
     /// The credential's wallet id (ids may begin with '-').
-    #[arg(long, allow_hyphen_values = true)]
-    pub(crate) credential: String,
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "request")]
+    pub(crate) credential: Option<String>,
     /// The verifier's identifier (the KB-JWT's aud).
-    #[arg(long)]
-    pub(crate) audience: String,
+    #[arg(long, required_unless_present = "request", conflicts_with = "request")]
+    pub(crate) audience: Option<String>,
     /// The verifier's nonce.
-    #[arg(long, allow_hyphen_values = true)]
-    pub(crate) nonce: String,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "request",
+        conflicts_with = "request"
+    )]
+    pub(crate) nonce: Option<String>,
     /// Comma-separated claim paths to disclose.
-    #[arg(long, value_name = "PATHS", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "PATHS",
+        value_delimiter = ',',
+        conflicts_with = "request"
+    )]
     pub(crate) disclose: Vec<String>,
     /// For a delegation: the action requested of the verifier, as a JSON object
     /// (the terminal hop's delegate object).
-    #[arg(long, value_name = "JSON")]
+    #[arg(long, value_name = "JSON", conflicts_with = "request")]
     pub(crate) action: Option<String>,
     /// Prove a predicate on a committed claim without disclosing it (repeatable):
     /// 'birthdate<=2008-11-22', 'level>=3', '3<=level<=5', or 'age>=18' (spaces
     /// around the operators are allowed: 'age >= 18').
-    #[arg(long, value_name = "PREDICATE")]
+    #[arg(long, value_name = "PREDICATE", conflicts_with = "request")]
     pub(crate) prove: Vec<String>,
+    #[command(flatten)]
+    pub(crate) oid4vp: AnswerArgs,
+}
+
+/// `present --request`: answering an OpenID4VP request.
+#[derive(Debug, Args)]
+pub(crate) struct AnswerArgs {
+    /// Answer an OpenID4VP 1.0 request: an `openid4vp://` (or `haip-vp://`, `https://`)
+    /// authorization request URI, or a file holding one or a request object. The
+    /// wallet checks the request, picks the credentials and the fewest claims that
+    /// answer its DCQL query, binds them to the verifier and its nonce, and posts them.
+    #[arg(long, value_name = "URI|FILE", conflicts_with = "credential")]
+    pub(crate) request: Option<String>,
+    /// A trust anchor (PEM certificate) for verifiers identified by X.509
+    /// (`x509_san_dns:`, `x509_hash:`); repeatable. Without one, such verifiers are
+    /// refused.
+    #[arg(long, value_name = "FILE", requires = "request")]
+    pub(crate) verifier_anchor: Vec<PathBuf>,
+    /// Allow plain-http request and response URIs (local tests only).
+    #[arg(long, requires = "request")]
+    pub(crate) allow_http: bool,
+    /// Extra TLS root certificates (PEM) for reaching the verifier; repeatable.
+    #[arg(long, value_name = "FILE", requires = "request")]
+    pub(crate) tls_ca: Vec<PathBuf>,
+    /// A disclosure policy (JSON): what this agent may disclose to which verifier,
+    /// unattended. A request needing more is refused.
+    #[arg(long, value_name = "FILE", requires = "request")]
+    pub(crate) policy: Option<PathBuf>,
+    /// Without --policy: disclose what the request asks without asking first.
+    #[arg(long, requires = "request")]
+    pub(crate) yes: bool,
+    /// Print what would be disclosed, to whom, and stop.
+    #[arg(long, requires = "request")]
+    pub(crate) dry_run: bool,
+    /// Print JSON.
+    #[arg(long, requires = "request")]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -570,4 +620,114 @@ pub(crate) struct ServeVerifierArgs {
     /// with Retry-After.
     #[arg(long, value_name = "N", default_value_t = 64 * 1024 * 1024)]
     pub(crate) max_buffered_bytes: usize,
+    #[command(flatten)]
+    pub(crate) oid4vp: VerifierOid4vpArgs,
+}
+
+/// The verifier service's OpenID4VP role.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct VerifierOid4vpArgs {
+    /// The URL wallets reach this service at, e.g. https://verifier.example: request
+    /// and response URIs are built under it. Without it the OpenID4VP endpoints
+    /// (/v1/oid4vp/…) are off.
+    #[arg(long, value_name = "URL")]
+    pub(crate) public_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) identity: RequestIdentityArgs,
+    /// Where open requests live: a directory (embedded store, one node) or a
+    /// PostgreSQL URL (postgres://…, shared by every node behind a load balancer).
+    #[arg(long, value_name = "DIR|URL", default_value = "agentid-verifier-state")]
+    pub(crate) state: String,
+    /// The 32-byte secret sealing stored state and deriving each request's
+    /// response-encryption key; every node sharing a PostgreSQL state needs the same
+    /// file. Default, for embedded state only: `secret` inside the state directory,
+    /// created on first start.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state_secret: Option<PathBuf>,
+    /// How long a request stays answerable, e.g. 5m.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub(crate) request_ttl: String,
+    /// How long a finished request's verdict stays readable after the request
+    /// expired, e.g. 10m; then it is deleted.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub(crate) result_retention: String,
+}
+
+/// Who signs a verifier's OpenID4VP requests.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RequestIdentityArgs {
+    /// The client identifier prefix: x509_hash (HAIP), x509_san_dns (both need
+    /// --request-key and --request-chain), decentralized_identifier (the --wallet's
+    /// did:key signs), redirect_uri (unsigned requests).
+    #[arg(long, value_name = "PREFIX", default_value = "x509_hash")]
+    pub(crate) client_id_prefix: crate::oid4vp::identity::ClientIdPrefix,
+    /// The request-signing key: P-256, PKCS#8 or SEC1 PEM.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) request_key: Option<PathBuf>,
+    /// Its certificate chain, PEM, leaf first, without the trust anchor.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) request_chain: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RequestCommand {
+    /// Make an OpenID4VP request offline: write the request object and the
+    /// request's private state (a 0600 file holding its nonce and response key);
+    /// print the authorization request URI.
+    Create(RequestCreateArgs),
+    /// Check a response to a request made with `request create`. Exit status: 0
+    /// accepted, 1 refused, 2 usage error.
+    Verify(RequestVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RequestCreateArgs {
+    /// The DCQL query (JSON file).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) dcql: PathBuf,
+    /// Transaction data the wallet must sign over (a JSON file holding one object or
+    /// an array of objects, each with `type` and `credential_ids`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) transaction_data: Option<PathBuf>,
+    /// Where the wallet posts its response.
+    #[arg(long, value_name = "URL")]
+    pub(crate) response_uri: String,
+    /// Where the wallet fetches the request object from (you publish the file written
+    /// to --out there); without it the URI carries the request object by value.
+    #[arg(long, value_name = "URL")]
+    pub(crate) request_uri: Option<String>,
+    /// direct_post.jwt (encrypted, default) or direct_post.
+    #[arg(long, value_name = "MODE", default_value = "direct_post.jwt")]
+    pub(crate) response_mode: String,
+    #[command(flatten)]
+    pub(crate) identity: RequestIdentityArgs,
+    /// How long the request stays answerable, e.g. 5m.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub(crate) ttl: String,
+    /// Write the request object here.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Write the request's private state here (created 0600; never over a file).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RequestVerifyArgs {
+    /// The state file `request create` wrote.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: PathBuf,
+    /// The response: the form body the wallet posted (vp_token=…&state=… or
+    /// response=…), or `-` for standard input.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) response: String,
+    /// Trust file, as for `verify`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trust: PathBuf,
+    /// Status list tokens, as for `verify`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) status: Vec<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }

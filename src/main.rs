@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod answer_cmd;
 mod ap2_cmd;
 mod approve_cmd;
 mod batch_cmd;
@@ -18,6 +19,7 @@ mod error;
 mod io;
 mod mandate_cmd;
 mod oid4vp;
+mod request_cmd;
 mod serve;
 mod timefmt;
 mod verify_cmd;
@@ -32,7 +34,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Verify(args) => verify_cmd::run(args),
         Command::VerifyBatch(args) => batch_cmd::run(args),
-        Command::Serve(ServeCommand::Verifier(args)) => serve::run(args),
+        Command::Serve(ServeCommand::Verifier(args)) => serve::run(args, cli.wallet.as_ref()),
+        Command::Request(command) => request_cmd::run(command, cli.wallet.as_ref()),
         Command::Mandate(command) => {
             mandate_cmd::run(command, cli.wallet.as_ref(), cli.allow_expensive_kdf)
         }
@@ -46,7 +49,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("{}", error.message);
+            // A verdict already printed its own account (`request verify`).
+            if !error.message.is_empty() {
+                eprintln!("{}", error.message);
+            }
             error.exit_code()
         }
     }

@@ -178,6 +178,7 @@ pub(crate) fn run(
     let open = |dir: &Path| open_within(dir, limits);
     let result = match command {
         Command::Demo(_) | Command::Verify(_) | Command::VerifyBatch(_) | Command::Serve(_)
+        | Command::Request(_)
         | Command::Approve(_)
         | Command::Mandate(_) => {
             return None
@@ -313,7 +314,16 @@ pub(crate) fn run(
             }
             Ok(())
         }),
+        Command::Present(args) if args.oid4vp.request.is_some() => wallet_dir(wallet)
+            .and_then(|dir| crate::answer_cmd::run(&args.oid4vp, open(dir)?)),
         Command::Present(args) => wallet_dir(wallet).and_then(|dir| {
+            let (Some(credential), Some(audience), Some(nonce)) =
+                (&args.credential, &args.audience, &args.nonce)
+            else {
+                return Err(CliError::usage(
+                    "present needs --credential, --audience and --nonce, or --request",
+                ));
+            };
             let disclose = paths(&args.disclose)?;
             let now = unix_now();
             // Days since 1970-01-01, for the age>=N shorthand.
@@ -326,7 +336,7 @@ pub(crate) fn run(
                         .map_err(|error| CliError::usage(error.to_string()))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let request = PresentationRequest::new(args.audience.clone(), args.nonce.clone());
+            let request = PresentationRequest::new(audience.clone(), nonce.clone());
             let action = match &args.action {
                 None => None,
                 Some(text) => Some(
@@ -336,8 +346,8 @@ pub(crate) fn run(
             };
             let mut wallet = open(dir)?;
             let presentation = match action {
-                Some(action) => wallet.present_action(&args.credential, &action, &request, now),
-                None => wallet.present_with_predicates(&args.credential, &disclose, &predicates, &request, now),
+                Some(action) => wallet.present_action(credential, &action, &request, now),
+                None => wallet.present_with_predicates(credential, &disclose, &predicates, &request, now),
             }
             .map_err(wallet_error)?;
             println!("{presentation}");

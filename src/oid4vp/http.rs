@@ -117,13 +117,10 @@ impl HttpClient {
     pub(crate) async fn post_form(
         &self,
         url: &str,
-        form: &[(&str, &str)],
+        body: String,
         max_bytes: usize,
     ) -> Result<Fetched, CliError> {
         let url = self.check_url(url)?;
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
         let response = self
             .client
             .post(url.clone())

@@ -28,12 +28,16 @@ const MAX_CHAIN_CERTIFICATES: usize = 5;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum ClientIdPrefix {
     /// `x509_hash:` + base64url SHA-256 of the leaf certificate (HAIP's choice).
+    #[value(name = "x509_hash")]
     X509Hash,
     /// `x509_san_dns:` + a DNS name in the leaf certificate's subjectAltName.
+    #[value(name = "x509_san_dns")]
     X509SanDns,
     /// `decentralized_identifier:` + the verifier wallet's did:key.
+    #[value(name = "decentralized_identifier")]
     DecentralizedIdentifier,
     /// `redirect_uri:` + the response URI; unsigned requests.
+    #[value(name = "redirect_uri")]
     RedirectUri,
 }
 

@@ -7,6 +7,9 @@
 //! that seals stored state and derives per-request response keys) and [`http`]
 //! (the bounded client).
 
+pub(crate) mod check;
 pub(crate) mod http;
 pub(crate) mod identity;
+pub(crate) mod policy;
 pub(crate) mod secret;
+pub(crate) mod session;

@@ -139,6 +139,16 @@ impl StateSecret {
             .map_err(|_| Unsealable)
     }
 
+    /// The bearer secret that reads request `id`'s result: derived, so every node
+    /// can check it and none stores it.
+    pub(crate) fn result_key(&self, id: &str) -> Zeroizing<String> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        let mut info = b"agentid oid4vp result key v1 ".to_vec();
+        info.extend_from_slice(id.as_bytes());
+        expand(self.secret.as_ref(), &info, bytes.as_mut());
+        Zeroizing::new(agentid_verifier::b64url_encode(bytes.as_ref()))
+    }
+
     /// The response-encryption key of request `id`: the same on every node holding
     /// this secret, different for every request.
     pub(crate) fn response_key(&self, id: &str) -> p256::SecretKey {
@@ -175,7 +185,8 @@ fn decode_hex(text: &str) -> Option<Zeroizing<Vec<u8>>> {
     Some(Zeroizing::new(bytes))
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+/// Writes a new file readable by its owner only (never over an existing one).
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

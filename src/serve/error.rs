@@ -69,12 +69,18 @@ pub(super) enum ApiError {
     },
     /// A fault of the service (500).
     Internal,
+    /// The OpenID4VP result key is missing or wrong (401).
+    Unauthorized,
+    /// The OpenID4VP request was already used this way, or expired (410).
+    Gone(String),
+    /// The request-state store cannot be reached (503).
+    StateUnavailable,
 }
 
 /// Every `code` the service answers with: the OpenAPI document's `ErrorCode`, as
 /// the tests check.
 #[cfg(test)]
-pub(super) const CODES: [&str; 14] = [
+pub(super) const CODES: [&str; 17] = [
     "not_found",
     "method_not_allowed",
     "unsupported_media_type",
@@ -89,6 +95,9 @@ pub(super) const CODES: [&str; 14] = [
     "buffer_budget_exhausted",
     "timed_out",
     "internal",
+    "unauthorized",
+    "gone",
+    "state_unavailable",
 ];
 
 impl ApiError {
@@ -112,6 +121,9 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::StateUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -132,6 +144,9 @@ impl ApiError {
             ApiError::BufferBudget => "buffer_budget_exhausted",
             ApiError::TimedOut { .. } => "timed_out",
             ApiError::Internal => "internal",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Gone(_) => "gone",
+            ApiError::StateUnavailable => "state_unavailable",
         }
     }
 
@@ -181,6 +196,13 @@ impl ApiError {
                 limit.as_millis()
             ),
             ApiError::Internal => "internal error".to_owned(),
+            ApiError::Unauthorized => {
+                "the result key is missing or wrong (Authorization: Bearer <result_key>)".to_owned()
+            }
+            ApiError::Gone(why) => why.clone(),
+            ApiError::StateUnavailable => {
+                "the request state store is unavailable; retry shortly".to_owned()
+            }
         }
     }
 }

@@ -39,6 +39,10 @@ mod error;
 mod health;
 mod limits;
 mod listener;
+mod oid4vp;
+mod oid4vp_setup;
+
+pub(crate) use oid4vp_setup::signer as request_signer;
 mod openapi;
 mod request;
 mod routes;
@@ -55,6 +59,8 @@ struct Service {
     audiences: Vec<String>,
     slots: Arc<Semaphore>,
     queue_wait: Duration,
+    /// The OpenID4VP role, when `--public-url` turns it on.
+    oid4vp: Option<Arc<oid4vp::Oid4vp>>,
 }
 
 type Shared = Arc<Service>;
@@ -65,12 +71,14 @@ impl Service {
         audiences: Vec<String>,
         slots: usize,
         queue_wait: Duration,
+        oid4vp: Option<Arc<oid4vp::Oid4vp>>,
     ) -> Shared {
         Arc::new(Service {
             verifier: RwLock::new(Arc::new(verifier)),
             audiences,
             slots: Arc::new(Semaphore::new(slots)),
             queue_wait,
+            oid4vp,
         })
     }
 
@@ -107,7 +115,10 @@ fn load_verifier(args: &ServeVerifierArgs) -> Result<Verifier, CliError> {
     Ok(Verifier::new(trust, policy).with_status_lists(status))
 }
 
-pub(crate) fn run(args: &ServeVerifierArgs) -> Result<(), CliError> {
+pub(crate) fn run(
+    args: &ServeVerifierArgs,
+    wallet: Option<&std::path::PathBuf>,
+) -> Result<(), CliError> {
     // Status lists are checked for freshness at every use: send SIGHUP after
     // replacing the token files (or the trust file) to load them again.
     let limits = Limits::from_args(args)?;
@@ -115,18 +126,23 @@ pub(crate) fn run(args: &ServeVerifierArgs) -> Result<(), CliError> {
     let slots = args
         .max_concurrent
         .map_or(2 * cores, |n| usize::try_from(n).unwrap_or(usize::MAX));
-    let service = Service::new(
-        load_verifier(args)?,
-        args.audiences.clone(),
-        slots,
-        Duration::from_millis(args.queue_wait_ms),
-    );
+    let verifier = load_verifier(args)?;
     init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|error| CliError::failed(format!("cannot start the runtime: {error}")))?;
-    runtime.block_on(serve(args, &limits, service, shutdown_signal()))
+    runtime.block_on(async {
+        let oid4vp = oid4vp_setup::build(&args.oid4vp, wallet).await?;
+        let service = Service::new(
+            verifier,
+            args.audiences.clone(),
+            slots,
+            Duration::from_millis(args.queue_wait_ms),
+            oid4vp,
+        );
+        serve(args, &limits, service, shutdown_signal()).await
+    })
 }
 
 /// Logs to standard error, filtered by `RUST_LOG` (default `info`).
@@ -180,6 +196,9 @@ async fn serve(
         .map_err(|error| CliError::failed(format!("cannot read the bound address: {error}")))?;
     let app = router(Arc::clone(&service), limits);
     tokio::spawn(reload_on_hangup(args.clone(), Arc::clone(&service)));
+    if let Some(role) = service.oid4vp.clone() {
+        tokio::spawn(oid4vp::sweep_expired(role));
+    }
     tokio::spawn(health::watch_status_lists(service));
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

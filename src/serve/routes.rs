@@ -53,6 +53,10 @@ enum Endpoint {
     VerifyBatch,
     Health,
     OpenApi,
+    Oid4vpCreate,
+    Oid4vpRequestObject,
+    Oid4vpResult,
+    Oid4vpResponse,
 }
 
 /// One operation the service serves.
@@ -64,7 +68,7 @@ pub(super) struct Route {
 }
 
 /// Every route the service serves.
-pub(super) const ROUTES: [Route; 4] = [
+pub(super) const ROUTES: [Route; 8] = [
     Route {
         method: Method::Post,
         path: "/v1/presentations/verify",
@@ -85,6 +89,26 @@ pub(super) const ROUTES: [Route; 4] = [
         path: "/openapi.json",
         endpoint: Endpoint::OpenApi,
     },
+    Route {
+        method: Method::Post,
+        path: "/v1/oid4vp/requests",
+        endpoint: Endpoint::Oid4vpCreate,
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/oid4vp/requests/{id}/object",
+        endpoint: Endpoint::Oid4vpRequestObject,
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/oid4vp/requests/{id}",
+        endpoint: Endpoint::Oid4vpResult,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/oid4vp/responses/{id}",
+        endpoint: Endpoint::Oid4vpResponse,
+    },
 ];
 
 impl Route {
@@ -95,6 +119,10 @@ impl Route {
             Endpoint::VerifyBatch => on(method, verify_batch),
             Endpoint::Health => on(method, healthz),
             Endpoint::OpenApi => on(method, openapi_document),
+            Endpoint::Oid4vpCreate => on(method, super::oid4vp::create),
+            Endpoint::Oid4vpRequestObject => on(method, super::oid4vp::request_object),
+            Endpoint::Oid4vpResult => on(method, super::oid4vp::result),
+            Endpoint::Oid4vpResponse => on(method, super::oid4vp::response),
         }
     }
 }

@@ -1,0 +1,241 @@
+//! Checking a response against the request it answers, for the verifier service and
+//! `agentid request verify` alike: every presentation verified by the one pipeline
+//! (trust store, status lists, policy) bound to the request's client identifier,
+//! nonce and transaction data, then the whole `vp_token` checked against the DCQL
+//! query (required credentials present, requested values, nothing disclosed beyond
+//! the query).
+
+use std::collections::BTreeMap;
+
+use agentid_verifier::dcql::{check_response, DcqlQuery, PresentedCredential};
+use agentid_verifier::oid4vp::jwe::{self, JweLimits};
+use agentid_verifier::{PresentationRequest, Verifier};
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use super::session::{RequestDetails, RESPONSE_ENCS};
+use crate::decision::Decision;
+
+/// Most vp_token entries, and presentations per entry, one response may carry.
+const MAX_PRESENTATIONS: usize = 16;
+
+/// A refused response: a stable kind for programs and a reason for people. Neither
+/// holds a claim value or the nonce.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    /// `invalid_presentation`, `query_not_answered`, `state_mismatch`, …
+    pub(crate) kind: &'static str,
+    /// One line.
+    pub(crate) reason: String,
+}
+
+impl Refusal {
+    pub(crate) fn new(kind: &'static str, reason: impl Into<String>) -> Self {
+        Refusal {
+            kind,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The verdict kept for the caller: `{"status": "accepted", "credentials": {query id:
+/// [decision]}}` or `{"status": "refused", "kind", "reason"}`.
+pub(crate) fn verdict_json(
+    result: &Result<BTreeMap<String, Vec<Value>>, Refusal>,
+    now: u64,
+) -> Value {
+    match result {
+        Ok(credentials) => {
+            json!({"status": "accepted", "credentials": credentials, "checked_at": now})
+        }
+        Err(refusal) => json!({
+            "status": "refused", "kind": refusal.kind, "reason": refusal.reason, "checked_at": now
+        }),
+    }
+}
+
+/// True when `state` is the request's (constant time).
+pub(crate) fn state_matches(details: &RequestDetails, state: Option<&str>) -> bool {
+    state.is_some_and(|state| bool::from(state.as_bytes().ct_eq(details.state.as_bytes())))
+}
+
+/// Verifies every presentation of `vp_token` for the request, then the DCQL query.
+/// Returns each query's verified presentations (the decision JSON of each).
+pub(crate) fn verify_vp_token(
+    verifier: &Verifier,
+    details: &RequestDetails,
+    vp_token: &BTreeMap<String, Vec<String>>,
+    now: u64,
+) -> Result<BTreeMap<String, Vec<Value>>, Refusal> {
+    let query = DcqlQuery::from_value(&details.dcql_query).map_err(|e| {
+        Refusal::new(
+            "server_error",
+            format!("the stored query no longer parses: {e}"),
+        )
+    })?;
+    let transaction_data: Vec<agentid_verifier::oid4vp::TransactionData> = details
+        .transaction_data
+        .iter()
+        .map(|raw| agentid_verifier::oid4vp::TransactionData::parse(raw))
+        .collect::<Result<_, _>>()
+        .map_err(|e| Refusal::new("server_error", format!("stored transaction data: {e}")))?;
+    let mut presented: BTreeMap<String, Vec<PresentedCredential>> = BTreeMap::new();
+    let mut decisions: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (query_id, presentations) in vp_token {
+        if query.credential(query_id).is_none() {
+            return Err(Refusal::new(
+                "query_not_answered",
+                format!("vp_token answers {query_id:?}, which the query does not ask for"),
+            ));
+        }
+        let request = PresentationRequest::new(details.client_id.clone(), details.nonce.clone())
+            .with_transaction_data(
+                transaction_data
+                    .iter()
+                    .filter(|data| data.credential_ids().iter().any(|id| id == query_id))
+                    .map(|data| data.encoded().to_owned()),
+            );
+        for (position, presentation) in presentations.iter().enumerate() {
+            let verdict = verifier.verify_presentation(presentation.trim(), &request, now);
+            let decision = Decision::decide(verifier, verdict, None, None, now);
+            let Decision::Allowed { verified, .. } = &decision else {
+                return Err(Refusal::new(
+                    "invalid_presentation",
+                    format!(
+                        "{query_id}[{position}]: {}",
+                        decision.reason().unwrap_or_default()
+                    ),
+                ));
+            };
+            presented
+                .entry(query_id.clone())
+                .or_default()
+                .push(PresentedCredential::from_verified(verified));
+            decisions
+                .entry(query_id.clone())
+                .or_default()
+                .push(decision.to_json(true));
+        }
+    }
+    check_response(&query, &presented)
+        .map_err(|violation| Refusal::new("query_not_answered", violation.to_string()))?;
+    Ok(decisions)
+}
+
+/// What a response body held, once read (and decrypted).
+pub(crate) struct Received {
+    pub(crate) vp_token: Option<BTreeMap<String, Vec<String>>>,
+    pub(crate) state: Option<String>,
+    pub(crate) wallet_error: Option<String>,
+    pub(crate) encrypted: bool,
+}
+
+/// Reads a `direct_post` or `direct_post.jwt` body.
+pub(crate) fn read_response(
+    body: &[u8],
+    key: &p256::SecretKey,
+    kid: &str,
+) -> Result<Received, Refusal> {
+    let mut vp_token = None;
+    let mut state = None;
+    let mut response = None;
+    let mut error = None;
+    for (name, value) in url::form_urlencoded::parse(body) {
+        let slot = match name.as_ref() {
+            "vp_token" => &mut vp_token,
+            "state" => &mut state,
+            "response" => &mut response,
+            "error" => &mut error,
+            _ => continue,
+        };
+        if slot.replace(value.into_owned()).is_some() {
+            return Err(Refusal::new(
+                "invalid_request",
+                format!("{name} appears twice"),
+            ));
+        }
+    }
+    if let Some(compact) = response {
+        if vp_token.is_some() || state.is_some() {
+            return Err(Refusal::new(
+                "invalid_request",
+                "an encrypted response carries its parameters inside the JWE only",
+            ));
+        }
+        let decrypted =
+            jwe::decrypt_with_header(&compact, key, &RESPONSE_ENCS, &JweLimits::default())
+                .map_err(|e| {
+                    Refusal::new("invalid_request", format!("the encrypted response: {e}"))
+                })?;
+        if decrypted.kid().is_some_and(|found| found != kid) {
+            return Err(Refusal::new(
+                "invalid_request",
+                "the response is encrypted to another key (JWE kid)",
+            ));
+        }
+        let inner: Value = serde_json::from_slice(decrypted.plaintext())
+            .map_err(|_| Refusal::new("invalid_request", "the decrypted response is not JSON"))?;
+        let state = inner
+            .get("state")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let wallet_error = inner
+            .get("error")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let vp_token = inner.get("vp_token").map(read_vp_token).transpose()?;
+        return Ok(Received {
+            vp_token,
+            state,
+            wallet_error,
+            encrypted: true,
+        });
+    }
+    let vp_token = match vp_token {
+        Some(text) => Some(read_vp_token(
+            &serde_json::from_str::<Value>(&text).map_err(|_| {
+                Refusal::new("invalid_request", "vp_token is not a JSON object (§8.1)")
+            })?,
+        )?),
+        None => None,
+    };
+    if vp_token.is_none() && error.is_none() {
+        return Err(Refusal::new(
+            "invalid_request",
+            "the response has no vp_token",
+        ));
+    }
+    Ok(Received {
+        vp_token,
+        state,
+        wallet_error: error,
+        encrypted: false,
+    })
+}
+
+/// `vp_token`: credential query id → non-empty array of presentation strings (§8.1).
+fn read_vp_token(value: &Value) -> Result<BTreeMap<String, Vec<String>>, Refusal> {
+    let invalid = |why: &str| Refusal::new("invalid_request", format!("vp_token: {why} (§8.1)"));
+    let object = value
+        .as_object()
+        .ok_or_else(|| invalid("not a JSON object"))?;
+    if object.is_empty() || object.len() > MAX_PRESENTATIONS {
+        return Err(invalid("empty, or too many entries"));
+    }
+    let mut token = BTreeMap::new();
+    for (id, entry) in object {
+        let list = entry
+            .as_array()
+            .ok_or_else(|| invalid("an entry is not an array"))?;
+        if list.is_empty() || list.len() > MAX_PRESENTATIONS {
+            return Err(invalid("an entry is empty, or too long"));
+        }
+        let presentations = list
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| invalid("a presentation is not a string"))?;
+        token.insert(id.clone(), presentations);
+    }
+    Ok(token)
+}

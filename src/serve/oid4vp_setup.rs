@@ -1,0 +1,119 @@
+//! Turning `serve verifier`'s OpenID4VP flags into the role: the public URL, who
+//! signs requests, the state store and the state secret.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::oid4vp::Oid4vp;
+use super::state::{is_postgres_url, StateLimits, StateStore};
+use crate::cli::{RequestIdentityArgs, VerifierOid4vpArgs};
+use crate::error::CliError;
+use crate::oid4vp::identity::{ClientIdPrefix, RequestSigner};
+use crate::oid4vp::secret::StateSecret;
+
+/// The role, or `None` without `--public-url`.
+pub(super) async fn build(
+    args: &VerifierOid4vpArgs,
+    wallet: Option<&PathBuf>,
+) -> Result<Option<Arc<Oid4vp>>, CliError> {
+    let Some(public_url) = &args.public_url else {
+        return Ok(None);
+    };
+    let parsed = url::Url::parse(public_url)
+        .map_err(|e| CliError::usage(format!("--public-url {public_url:?}: {e}")))?;
+    if !matches!(parsed.scheme(), "https" | "http") || parsed.query().is_some() {
+        return Err(CliError::usage(
+            "--public-url is an http(s) URL without a query, e.g. https://verifier.example",
+        ));
+    }
+    let signer = signer(&args.identity, wallet)?;
+    if let Some(host) = signer.required_host() {
+        if parsed.host_str() != Some(host) {
+            return Err(CliError::usage(format!(
+                "x509_san_dns:{host}: --public-url must be on {host} (OpenID4VP 1.0 §5.9.3: \
+                 the response URI's host is the DNS name)"
+            )));
+        }
+    }
+    let ttl = humantime::parse_duration(&args.request_ttl)
+        .map_err(|e| CliError::usage(format!("--request-ttl: {e}")))?;
+    let retention = humantime::parse_duration(&args.result_retention)
+        .map_err(|e| CliError::usage(format!("--result-retention: {e}")))?;
+    if ttl.as_secs() == 0 {
+        return Err(CliError::usage("--request-ttl must be at least one second"));
+    }
+    let postgres = is_postgres_url(&args.state);
+    let secret = match (&args.state_secret, postgres) {
+        (Some(path), _) => StateSecret::read(path)?,
+        (None, true) => {
+            return Err(CliError::usage(
+                "a PostgreSQL state needs --state-secret FILE, the same on every node",
+            ))
+        }
+        (None, false) => {
+            std::fs::create_dir_all(&args.state).map_err(|e| {
+                CliError::failed(format!(
+                    "cannot create the state directory {}: {e}",
+                    args.state
+                ))
+            })?;
+            StateSecret::read_or_create(&Path::new(&args.state).join("secret"))?
+        }
+    };
+    let store_location = if postgres {
+        args.state.clone()
+    } else {
+        Path::new(&args.state)
+            .join("requests")
+            .to_string_lossy()
+            .into_owned()
+    };
+    let store = StateStore::open(&store_location, StateLimits::default())
+        .await
+        .map_err(|e| CliError::failed(format!("request state: {e}")))?;
+    let role = Oid4vp {
+        public_url: public_url.trim_end_matches('/').to_owned(),
+        signer,
+        store,
+        secret,
+        ttl,
+        retention,
+        http: Oid4vp::callback_client()?,
+    };
+    tracing::info!(
+        client_id = %role.signer.client_id("<response_uri>"),
+        state = if postgres { "postgres" } else { "embedded" },
+        "oid4vp verifier on"
+    );
+    Ok(Some(Arc::new(role)))
+}
+
+/// Who signs: a key and chain for the x509 prefixes, the wallet's root key for
+/// `decentralized_identifier:`, nobody for `redirect_uri:`.
+pub(crate) fn signer(
+    args: &RequestIdentityArgs,
+    wallet: Option<&PathBuf>,
+) -> Result<RequestSigner, CliError> {
+    match args.client_id_prefix {
+        ClientIdPrefix::X509Hash | ClientIdPrefix::X509SanDns => {
+            let (Some(key), Some(chain)) = (&args.request_key, &args.request_chain) else {
+                return Err(CliError::usage(
+                    "the x509_hash and x509_san_dns prefixes need --request-key and --request-chain",
+                ));
+            };
+            RequestSigner::x509(args.client_id_prefix, key, chain)
+        }
+        ClientIdPrefix::DecentralizedIdentifier => {
+            let dir = wallet.ok_or_else(|| {
+                CliError::usage("decentralized_identifier signs with the --wallet's root key")
+            })?;
+            let wallet =
+                crate::wallet_cmd::open_within(dir, &agentid_wallet::KdfLimits::default())?;
+            let key = wallet
+                .signing_key(wallet.did())
+                .map_err(crate::wallet_cmd::wallet_error)?;
+            RequestSigner::did(key)
+        }
+        ClientIdPrefix::RedirectUri => Ok(RequestSigner::Unsigned),
+    }
+}
