@@ -149,10 +149,23 @@ async fn method_not_allowed() -> ApiError {
 /// `GET /healthz`: `ok`, or `degraded` with the status lists the service may not
 /// use (always 200; see [`health`]).
 async fn healthz(State(service): State<Shared>) -> Json<Value> {
-    Json(health::report(
-        &service.verifier(),
-        agentid_wallet::unix_now(),
-    ))
+    let mut report = health::report(&service.verifier(), agentid_wallet::unix_now());
+    if let Some(role) = &service.oid4vp {
+        // A state store that does not answer takes the OpenID4VP role down, not
+        // plain verification: degraded, still 200.
+        let ok = role.store.health().await.is_ok();
+        if let Some(object) = report.as_object_mut() {
+            object.insert(
+                "oid4vp_state".into(),
+                if ok { "ok" } else { "unavailable" }.into(),
+            );
+            if !ok {
+                object.insert("status".into(), "degraded".into());
+                object.entry("status_lists").or_insert_with(|| json!([]));
+            }
+        }
+    }
+    Json(report)
 }
 
 /// `GET /openapi.json`: the service's OpenAPI 3.1 description.

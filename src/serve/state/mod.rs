@@ -29,9 +29,6 @@
 //! (connection strings, TLS refusal), [`pg_schema`] (the schema and its version)
 //! and [`pg_rows`] (errors and rows).
 
-// Wired into the routes by the OpenID4VP endpoints; until then only the tests use it.
-#![cfg_attr(not(test), allow(dead_code))]
-
 mod codec;
 mod error;
 mod limits;
