@@ -82,6 +82,33 @@ pub(crate) fn verify_x5c(
     anchors: &[X509Anchor],
     now: u64,
 ) -> Result<(String, PublicKey), VerifyError> {
+    verify_x5c_chain(x5c, anchors, now).map(|chain| (chain.anchor_name, chain.key))
+}
+
+/// What a validated `x5c` chain says about its leaf, for the OpenID4VP client
+/// identifier rules (`x509_san_dns`, `x509_hash`, HAIP 1.0 §5).
+#[derive(Debug, Clone)]
+pub(crate) struct ValidatedChain {
+    /// `x509:` and the anchor's subject.
+    pub(crate) anchor_name: String,
+    /// The leaf's public key.
+    pub(crate) key: PublicKey,
+    /// The leaf certificate as sent (DER): `x509_hash` is its SHA-256.
+    pub(crate) leaf_der: Vec<u8>,
+    /// The leaf's dNSName subject alternative names.
+    pub(crate) leaf_dns_names: Vec<String>,
+    /// True when the chain's last certificate is itself a trust anchor.
+    pub(crate) anchor_included: bool,
+    /// True when the leaf names itself as its issuer (self-issued).
+    pub(crate) leaf_self_issued: bool,
+}
+
+/// [`verify_x5c`], returning what the chain says about its leaf.
+pub(crate) fn verify_x5c_chain(
+    x5c: &serde_json::Value,
+    anchors: &[X509Anchor],
+    now: u64,
+) -> Result<ValidatedChain, VerifyError> {
     let entries = x5c
         .as_array()
         .filter(|entries| !entries.is_empty())
@@ -125,9 +152,8 @@ pub(crate) fn verify_x5c(
         check_signed_by(subject, issuer)?;
     }
     let (last_der, last) = &chain[chain.len() - 1];
-    let anchor = anchors
-        .iter()
-        .find(|anchor| anchor.der == *last_der)
+    let included = anchors.iter().find(|anchor| anchor.der == *last_der);
+    let anchor = included
         .or_else(|| {
             anchors.iter().find(|anchor| {
                 check_validity(&anchor.certificate, now).is_ok()
@@ -137,7 +163,34 @@ pub(crate) fn verify_x5c(
         })
         .ok_or_else(|| untrusted("the chain does not end at a trusted anchor"))?;
     let key = leaf_key(leaf)?;
-    Ok((format!("x509:{}", anchor.subject()), key))
+    Ok(ValidatedChain {
+        anchor_name: format!("x509:{}", anchor.subject()),
+        key,
+        leaf_der: chain[0].0.clone(),
+        leaf_dns_names: dns_names(leaf)?,
+        anchor_included: included.is_some(),
+        leaf_self_issued: leaf.tbs_certificate.issuer == leaf.tbs_certificate.subject,
+    })
+}
+
+/// The dNSName entries of a certificate's subject alternative names (RFC 5280
+/// §4.2.1.6).
+fn dns_names(certificate: &Certificate) -> Result<Vec<String>, VerifyError> {
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::SubjectAltName;
+    let names = certificate
+        .tbs_certificate
+        .get::<SubjectAltName>()
+        .map_err(|_| VerifyError::malformed("a certificate's subjectAltName cannot be read"))?;
+    Ok(names
+        .map(|(_, SubjectAltName(names))| names)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|name| match name {
+            GeneralName::DnsName(dns) => Some(dns.as_str().to_owned()),
+            _ => None,
+        })
+        .collect())
 }
 
 fn decode_base64_either(text: &str) -> Result<Vec<u8>, VerifyError> {

@@ -35,6 +35,7 @@ use zeroize::Zeroizing;
 use crate::encoding::{b64url_encode, parse_json};
 use header::{decode, optional_b64, Header};
 
+pub(crate) use header::p256_from_jwk;
 pub use header::public_jwk;
 pub use types::{Decrypted, Enc, JweError, JweLimits};
 
