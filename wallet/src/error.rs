@@ -62,6 +62,9 @@ pub enum WalletError {
     /// The holder was asked to prove a statement that is false for its value.
     #[error("cannot prove {0}: the statement is false for the committed value")]
     FalseStatement(String),
+    /// An OpenID4VP request could not be made or is refused.
+    #[error(transparent)]
+    Oid4vp(#[from] agentid_verifier::oid4vp::RequestError),
     /// The presenting key is not the one the credential is bound to.
     #[error("this key is not the credential's holder key (cnf)")]
     NotHolderKey,

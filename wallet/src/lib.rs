@@ -59,6 +59,7 @@ mod holder;
 mod issuer;
 mod jws;
 mod keys;
+pub mod oid4vp;
 mod schema;
 mod status_list;
 pub mod store;

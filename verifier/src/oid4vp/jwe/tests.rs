@@ -4,7 +4,9 @@
 use proptest::prelude::*;
 use serde_json::json;
 
+use super::header::p256_from_jwk;
 use super::*;
+use crate::encoding::b64url_decode;
 
 const BOTH: [Enc; 2] = [Enc::A128GCM, Enc::A256GCM];
 
