@@ -101,7 +101,10 @@ fn agentid(wallet: &Path, args: &[&str]) -> Output {
 
 /// The sorted disclosed claim paths of the first presentation in a verdict.
 fn disclosed_paths(presentation: &Value) -> Vec<Value> {
-    let mut paths = presentation["disclosed"].as_array().cloned().unwrap_or_default();
+    let mut paths = presentation["disclosed"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     paths.sort_by_key(Value::to_string);
     paths
 }
@@ -131,7 +134,10 @@ impl NpmVerifier {
         let first = lines.next().and_then(Result::ok).unwrap_or_default();
         let ready: Value = serde_json::from_str(&first).unwrap_or_else(|_| {
             let _ = child.kill();
-            panic!("the npm verifier's ready line: {first:?} ({:?})", child.wait())
+            panic!(
+                "the npm verifier's ready line: {first:?} ({:?})",
+                child.wait()
+            )
         });
         assert!(ready["uri"].is_string(), "{ready}");
         NpmVerifier {
@@ -177,7 +183,10 @@ fn npm_verifier_accepts_agentid_wallet_answers() {
         ),
         "key new",
     );
-    let claims = write(&home.path().join("claims.json"), &person_claims().to_string());
+    let claims = write(
+        &home.path().join("claims.json"),
+        &person_claims().to_string(),
+    );
     let credential = ok(
         agentid(
             &issuer,
@@ -203,7 +212,10 @@ fn npm_verifier_accepts_agentid_wallet_answers() {
         "receive",
     );
     let dcql = write(&home.path().join("dcql.json"), &person_query().to_string());
-    let td = write(&home.path().join("td.json"), &transaction_data().to_string());
+    let td = write(
+        &home.path().join("td.json"),
+        &transaction_data().to_string(),
+    );
 
     let cases: [(&str, &str, bool); 5] = [
         ("x509_hash", "direct_post.jwt", false),
@@ -234,6 +246,7 @@ fn npm_verifier_accepts_agentid_wallet_answers() {
         }
         let verifier = NpmVerifier::start(&peers, &args);
         let uri = verifier.ready["uri"].as_str().unwrap().to_owned();
+        let client_id = verifier.ready["client_id"].clone();
         let anchor = out_dir.join("verifier-ca.pem");
         let answer = agentid(
             &holder,
@@ -259,7 +272,11 @@ fn npm_verifier_accepts_agentid_wallet_answers() {
         assert_eq!(verdict["verdict"], "accepted", "{what}: {verdict}");
         assert_eq!(code, Some(0), "{what}: {verdict}");
         assert_eq!(verdict["response_mode"], *mode, "{what}");
-        assert_eq!(verdict["jwe"].is_object(), *mode == "direct_post.jwt", "{what}");
+        assert_eq!(
+            verdict["jwe"].is_object(),
+            *mode == "direct_post.jwt",
+            "{what}"
+        );
         let claims = &verdict["claims"]["person"];
         assert_eq!(claims["given_name"], "Alice", "{what}: {verdict}");
         assert_eq!(claims["nationality"], "FR", "{what}: {verdict}");
@@ -275,13 +292,9 @@ fn npm_verifier_accepts_agentid_wallet_answers() {
         );
         assert_eq!(presentation["issuer_key"], "did:key", "{what}");
         assert_eq!(claims["iss"], issuer_did.as_str(), "{what}: {verdict}");
-        assert_eq!(
-            verdict["extra_disclosures"],
-            json!([]),
-            "{what}: {verdict}"
-        );
+        assert_eq!(verdict["extra_disclosures"], json!([]), "{what}: {verdict}");
         let kb = &presentation["kb"];
-        assert_eq!(kb["aud"], verifier_client_id(&verdict, &what, &uri), "{what}");
+        assert_eq!(kb["aud"], client_id, "{what}: {verdict}");
         if *with_td {
             let hashes = kb["transaction_data_hashes"].as_array().unwrap();
             assert_eq!(hashes.len(), 1, "{what}: {verdict}");
@@ -294,40 +307,6 @@ fn npm_verifier_accepts_agentid_wallet_answers() {
         "oid4vp interop: npm verifier accepted agentid's answers {accepted}/{}",
         cases.len()
     );
-}
-
-/// The client_id the KB-JWT must be bound to: the one in the request URI.
-fn verifier_client_id(verdict: &Value, what: &str, uri: &str) -> String {
-    let query = uri.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    let encoded = query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("client_id="))
-        .unwrap_or_else(|| panic!("{what}: no client_id in {uri}: {verdict}"));
-    percent_decode(encoded)
-}
-
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            byte => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 // ---------------------------------------------------------------------------------
@@ -529,7 +508,12 @@ fn agentid_verifier_accepts_npm_wallet_answers_and_refuses_tampered_ones() {
     let Some(peers) = npm_peers() else { return };
     let home = tempfile::tempdir().unwrap();
     let dir = home.path();
-    let gen_key = || ok(node(&peers, WALLET).arg("--gen-key").output().unwrap(), "--gen-key");
+    let gen_key = || {
+        ok(
+            node(&peers, WALLET).arg("--gen-key").output().unwrap(),
+            "--gen-key",
+        )
+    };
     let issuer_key = write(&dir.join("issuer.jwk"), &gen_key());
     let holder_key = write(&dir.join("holder.jwk"), &gen_key());
     let claims = write(&dir.join("claims.json"), &person_claims().to_string());
