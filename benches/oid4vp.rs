@@ -272,7 +272,9 @@ async fn postgres_run(url: &str, load: &Load) -> (f64, f64) {
         .unwrap();
     tokio::spawn(connection);
     admin
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
         .await
         .unwrap();
     let separator = if url.contains('?') { '&' } else { '?' };
@@ -312,7 +314,12 @@ async fn service_run(state: Option<String>, load: &Load) -> (f64, f64) {
         .unwrap()
         .port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_agentid"))
-        .args(["serve", "verifier", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "verifier",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .arg("--trust")
         .arg(&trust_path)
         .args(["--public-url", &format!("http://localhost:{port}")])
@@ -368,7 +375,7 @@ async fn service_run(state: Option<String>, load: &Load) -> (f64, f64) {
 async fn run_clients<F, Fut>(load: &Load, step: F) -> f64
 where
     F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
 {
     let next = Arc::new(AtomicUsize::new(0));
     let requests = load.requests;
@@ -379,8 +386,7 @@ where
             let (step, next) = (step.clone(), Arc::clone(&next));
             tokio::spawn(async move {
                 let (mut done, mut errors) = (0usize, 0usize);
-                while next.fetch_add(1, Ordering::Relaxed) < requests && Instant::now() < deadline
-                {
+                while next.fetch_add(1, Ordering::Relaxed) < requests && Instant::now() < deadline {
                     if step().await {
                         done += 1;
                     } else {
@@ -418,11 +424,7 @@ async fn create(client: &reqwest::Client, base: &str) -> Option<Value> {
 }
 
 /// One whole flow: create, answer as the wallet, read the verdict.
-async fn flow(
-    client: &reqwest::Client,
-    base: &str,
-    wallet: &(SigningKey, String, u16),
-) -> bool {
+async fn flow(client: &reqwest::Client, base: &str, wallet: &(SigningKey, String, u16)) -> bool {
     let (holder, sd_jwt, port) = wallet;
     let Some(created) = create(client, base).await else {
         return false;
@@ -449,10 +451,11 @@ async fn flow(
     }
     .to_form_for(&request, &[Enc::A128GCM, Enc::A256GCM])
     .unwrap();
-    let response_uri = request
-        .response_uri()
-        .as_str()
-        .replacen(&format!("localhost:{port}"), &format!("127.0.0.1:{port}"), 1);
+    let response_uri = request.response_uri().as_str().replacen(
+        &format!("localhost:{port}"),
+        &format!("127.0.0.1:{port}"),
+        1,
+    );
     let Ok(posted) = client
         .post(response_uri)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -465,10 +468,11 @@ async fn flow(
     if !posted.status().is_success() {
         return false;
     }
-    let result_uri = created["result_uri"]
-        .as_str()
-        .unwrap()
-        .replacen(&format!("localhost:{port}"), &format!("127.0.0.1:{port}"), 1);
+    let result_uri = created["result_uri"].as_str().unwrap().replacen(
+        &format!("localhost:{port}"),
+        &format!("127.0.0.1:{port}"),
+        1,
+    );
     let Ok(result) = client
         .get(result_uri)
         .bearer_auth(created["result_key"].as_str().unwrap())
