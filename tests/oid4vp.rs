@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "oid4vp/harness.rs"]
 mod harness;
 
 use harness::{
