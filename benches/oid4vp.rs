@@ -341,6 +341,8 @@ async fn service_run(state: Option<String>, load: &Load) -> (f64, f64) {
         panic!("unexpected first line from the service: {first:?}");
     }
     let base = format!("http://127.0.0.1:{port}");
+    // reqwest's rustls backend (the product's) takes the process-wide provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(load.clients)

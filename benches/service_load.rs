@@ -237,6 +237,8 @@ fn http_load(address: &str, bodies: Vec<String>, load: &Load) -> Report {
     let requests = load.requests;
     let deadline = Instant::now() + load.max_time;
     runtime.block_on(async {
+        // reqwest's rustls backend (the product's) takes the process-wide provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .no_proxy()
             .pool_max_idle_per_host(load.clients)

@@ -255,6 +255,8 @@ impl Drop for Server {
 }
 
 fn client() -> reqwest::Client {
+    // reqwest's rustls backend (the product's) takes the process-wide provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(60))

@@ -366,6 +366,8 @@ impl Drop for Node {
 }
 
 pub(crate) fn client() -> reqwest::Client {
+    // reqwest's rustls backend (the product's) takes the process-wide provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
