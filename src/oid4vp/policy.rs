@@ -146,7 +146,7 @@ impl Rule {
                 }
             }
             for predicate in presentation.predicates() {
-                if !allowed.prove.iter().any(|claim| *claim == predicate.claim) {
+                if !allowed.prove.contains(&predicate.claim) {
                     return Err(format!(
                         "proving a statement about {} is not allowed",
                         predicate.claim

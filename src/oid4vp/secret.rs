@@ -175,7 +175,7 @@ fn expand(secret: &[u8], info: &[u8], out: &mut [u8]) {
 }
 
 fn decode_hex(text: &str) -> Option<Zeroizing<Vec<u8>>> {
-    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let bytes = (0..text.len())
