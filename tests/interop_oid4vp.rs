@@ -211,6 +211,16 @@ fn npm_verifier_accepts_agentid_wallet_answers() {
         agentid(&holder, &["receive", path_str(&credential_file)]),
         "receive",
     );
+    // agentid's credentials carry the issuer's status list entry: the verifier gets
+    // the list (signed by the same did:key) to check it.
+    let status_list = home.path().join("status.jwt");
+    ok(
+        agentid(
+            &issuer,
+            &["status", "publish", "--out", path_str(&status_list)],
+        ),
+        "status publish",
+    );
     let dcql = write(&home.path().join("dcql.json"), &person_query().to_string());
     let td = write(
         &home.path().join("td.json"),
@@ -240,6 +250,8 @@ fn npm_verifier_accepts_agentid_wallet_answers() {
             mode,
             "--out-dir",
             path_str(&out_dir),
+            "--status-list",
+            path_str(&status_list),
         ];
         if *with_td {
             args.extend(["--transaction-data", path_str(&td)]);
