@@ -22,6 +22,20 @@ impl Default for RequestLimits {
     }
 }
 
+impl RequestLimits {
+    /// Returns the limits with `max_request_bytes` set.
+    pub fn with_max_request_bytes(mut self, bytes: usize) -> Self {
+        self.max_request_bytes = bytes;
+        self
+    }
+
+    /// Returns the limits with `max_json_depth` set.
+    pub fn with_max_json_depth(mut self, depth: usize) -> Self {
+        self.max_json_depth = depth;
+        self
+    }
+}
+
 /// What the Wallet accepts besides the specification's rules. Build with
 /// [`RequestOptions::default`] and the `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -71,6 +71,12 @@ impl ResponseLimits {
         self
     }
 
+    /// Returns the limits with `max_json_depth` set.
+    pub fn with_max_json_depth(mut self, depth: usize) -> Self {
+        self.max_json_depth = depth;
+        self
+    }
+
     /// Returns the limits with other JWE limits.
     pub fn with_jwe(mut self, jwe: JweLimits) -> Self {
         self.jwe = jwe;

@@ -204,10 +204,11 @@ fn request_objects_are_bounded_in_size_and_depth() {
     let client_id = ClientId::x509_hash(&pki.leaf_der);
     let anchors = [pki.anchor.clone()];
     let jwt = x509_object(&pki, &request(&client_id, RESPONSE_URI).claims());
-    let limits = RequestLimits {
-        max_request_bytes: jwt.len() - 1,
-        ..RequestLimits::default()
-    };
+    let exact = RequestLimits::default().with_max_request_bytes(jwt.len());
+    assert!(
+        verify_request_object(&jwt, None, &anchors, NOW, &options().with_limits(exact)).is_ok()
+    );
+    let limits = RequestLimits::default().with_max_request_bytes(jwt.len() - 1);
     assert!(matches!(
         verify_request_object(&jwt, None, &anchors, NOW, &options().with_limits(limits)),
         Err(RequestError::LimitExceeded(_))
