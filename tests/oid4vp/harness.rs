@@ -366,6 +366,9 @@ impl Drop for Node {
 }
 
 pub(crate) fn client() -> reqwest::Client {
+    // reqwest is built with rustls and no provider (the product's choice): install
+    // ring, as the product does.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
