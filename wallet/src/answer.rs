@@ -169,7 +169,7 @@ impl Wallet {
             let transaction_data = binding
                 .transaction_data
                 .iter()
-                .filter(|(_, ids)| ids.iter().any(|id| *id == planned.query_id))
+                .filter(|(_, ids)| ids.contains(&planned.query_id))
                 .map(|(raw, _)| raw.clone());
             let request =
                 PresentationRequest::new(binding.client_id.clone(), binding.nonce.clone())
