@@ -281,10 +281,16 @@ async fn a_request_object_with_a_wrong_signature_is_refused_by_the_wallet() {
 #[tokio::test]
 async fn an_unknown_client_id_prefix_is_refused_by_the_wallet_and_the_service() {
     let world = World::new();
-    let uri = by_reference(
-        "web-origin:https://verifier.example",
-        "http://127.0.0.1:9/object",
-    );
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", "web-origin:https://verifier.example")
+        .append_pair("response_type", "vp_token")
+        .append_pair("response_mode", "direct_post")
+        .append_pair("response_uri", "http://127.0.0.1:9/response")
+        .append_pair("nonce", "n-0123456789abcdef")
+        .append_pair("state", "s-0123456789abcdef")
+        .append_pair("dcql_query", &person_query().to_string())
+        .finish();
+    let uri = format!("openid4vp://?{query}");
     let output = world.answer(&uri, &[]);
     assert!(!output.status.success());
     assert!(said(&output).contains("prefix"), "{}", said(&output));
@@ -422,16 +428,18 @@ async fn an_undecryptable_response_is_refused_and_changes_nothing() {
     let kid = object["client_metadata"]["jwks"]["keys"][0]["kid"].as_str();
     let (status, body) = post_form(response_uri, &encrypted_form(&other, kid, &response)).await;
     refused(status, &body);
-    // A plain direct_post to a direct_post.jwt request is refused too.
+    let (status, body) = post_form(response_uri, &direct_post_jwt(&object, &response)).await;
+    accepted(status, &body);
+    // A plain direct_post to a direct_post.jwt request is refused.
+    let created = node.create(&json!({"dcql_query": person_query()})).await;
+    let (_, object) = object_of(&created).await;
     let (status, body) = post_form(
-        response_uri,
+        created["response_uri"].as_str().unwrap(),
         &direct_post(&response["vp_token"], state(&object)),
     )
     .await;
     let reason = refused(status, &body);
     assert!(reason.contains("direct_post.jwt"), "{reason}");
-    let (status, body) = post_form(response_uri, &direct_post_jwt(&object, &response)).await;
-    accepted(status, &body);
 }
 
 #[tokio::test]
@@ -487,15 +495,29 @@ async fn a_vp_token_without_the_required_credential_is_refused() {
     .await;
     let reason = refused(status, &body);
     assert!(reason.contains("passport"), "{reason}");
-    // And a fresh request answered with an empty vp_token.
-    let (created, object) = direct_post_request(&node, json!({})).await;
+    // A query asking for two credentials, answered with one of them.
+    let mut query = person_query();
+    query["credentials"].as_array_mut().unwrap().push(json!({
+        "id": "mandate", "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["urn:agentid:vct:task:1"]}
+    }));
+    let created = node
+        .create(&json!({"dcql_query": query, "response_mode": "direct_post"}))
+        .await;
+    let (_, object) = object_of(&created).await;
+    let presentation = world.presentation(
+        created["client_id"].as_str().unwrap(),
+        nonce(&object),
+        "given_name,nationality",
+    );
     let (status, body) = post_form(
         created["response_uri"].as_str().unwrap(),
-        &direct_post(&json!({}), state(&object)),
+        &direct_post(&json!({"person": [presentation]}), state(&object)),
     )
     .await;
     let reason = refused(status, &body);
-    assert!(reason.contains("person"), "{reason}");
+    assert!(reason.contains("mandate"), "{reason}");
+    assert_eq!(node.result(&created).await["status"], "refused");
 }
 
 // ---- two nodes, one PostgreSQL state ------------------------------------------------

@@ -366,7 +366,8 @@ impl Drop for Node {
 }
 
 pub(crate) fn client() -> reqwest::Client {
-    // reqwest's rustls backend (the product's) takes the process-wide provider.
+    // reqwest is built with rustls and no provider (the product's choice): install
+    // ring, as the product does.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .no_proxy()
