@@ -17,6 +17,8 @@ use agentid_verifier::oid4vp::request::{
     RequestReference, RequestUriMethod,
 };
 use agentid_verifier::oid4vp::response::{error_response_form, AuthorizationResponse};
+use agentid_verifier::oid4vp::transaction_data::MAX_TRANSACTION_DATA;
+use agentid_verifier::oid4vp::TransactionData;
 use agentid_verifier::x509::X509Anchor;
 use agentid_wallet::{AnswerBinding, AnswerPlan, AuditAction, Wallet};
 use serde_json::{json, Value};
@@ -333,23 +335,12 @@ fn by_value_types(parameters: &serde_json::Map<String, Value>) -> Vec<String> {
 }
 
 fn types_in(list: Option<&Value>) -> Vec<String> {
-    use base64::Engine as _;
     list.and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .filter_map(|entry| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(entry)
-                .ok()
-        })
-        .filter_map(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-        .filter_map(|object| {
-            object
-                .get("type")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .take(16)
+        .take(MAX_TRANSACTION_DATA)
+        .filter_map(|entry| TransactionData::parse(entry).ok())
+        .map(|data| data.transaction_type().to_owned())
         .collect()
 }

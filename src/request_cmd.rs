@@ -94,7 +94,8 @@ fn create(args: &RequestCreateArgs, wallet: Option<&PathBuf>) -> Result<(), CliE
         &signer,
         &secret,
         agentid_wallet::unix_now(),
-    );
+    )
+    .map_err(|e| CliError::usage(format!("the request would be refused by wallets: {e}")))?;
     let key = secret.response_key(&id);
     let state = StateFile {
         details,

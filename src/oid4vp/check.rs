@@ -8,16 +8,16 @@
 use std::collections::BTreeMap;
 
 use agentid_verifier::dcql::{check_response, DcqlQuery, PresentedCredential};
-use agentid_verifier::oid4vp::jwe::{self, JweLimits};
+use agentid_verifier::oid4vp::response::{
+    parse_direct_post, parse_direct_post_jwt, ResponseLimits,
+};
+use agentid_verifier::oid4vp::ResponseError;
 use agentid_verifier::{PresentationRequest, Verifier};
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use super::session::{RequestDetails, RESPONSE_ENCS};
 use crate::decision::Decision;
-
-/// Most vp_token entries, and presentations per entry, one response may carry.
-const MAX_PRESENTATIONS: usize = 16;
 
 /// A refused response: a stable kind for programs and a reason for people. Neither
 /// holds a claim value or the nonce.
@@ -130,112 +130,36 @@ pub(crate) struct Received {
     pub(crate) encrypted: bool,
 }
 
-/// Reads a `direct_post` or `direct_post.jwt` body.
+/// Reads a `direct_post` or `direct_post.jwt` body with the verifier crate's parsers
+/// (limits, one value per parameter, the JWE `kid`, the wallet's error responses).
 pub(crate) fn read_response(
     body: &[u8],
     key: &p256::SecretKey,
     kid: &str,
 ) -> Result<Received, Refusal> {
-    let mut vp_token = None;
-    let mut state = None;
-    let mut response = None;
-    let mut error = None;
-    for (name, value) in url::form_urlencoded::parse(body) {
-        let slot = match name.as_ref() {
-            "vp_token" => &mut vp_token,
-            "state" => &mut state,
-            "response" => &mut response,
-            "error" => &mut error,
-            _ => continue,
-        };
-        if slot.replace(value.into_owned()).is_some() {
-            return Err(Refusal::new(
-                "invalid_request",
-                format!("{name} appears twice"),
-            ));
-        }
-    }
-    if let Some(compact) = response {
-        if vp_token.is_some() || state.is_some() {
-            return Err(Refusal::new(
-                "invalid_request",
-                "an encrypted response carries its parameters inside the JWE only",
-            ));
-        }
-        let decrypted =
-            jwe::decrypt_with_header(&compact, key, &RESPONSE_ENCS, &JweLimits::default())
-                .map_err(|e| {
-                    Refusal::new("invalid_request", format!("the encrypted response: {e}"))
-                })?;
-        if decrypted.kid().is_some_and(|found| found != kid) {
-            return Err(Refusal::new(
-                "invalid_request",
-                "the response is encrypted to another key (JWE kid)",
-            ));
-        }
-        let inner: Value = serde_json::from_slice(decrypted.plaintext())
-            .map_err(|_| Refusal::new("invalid_request", "the decrypted response is not JSON"))?;
-        let state = inner
-            .get("state")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let wallet_error = inner
-            .get("error")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let vp_token = inner.get("vp_token").map(read_vp_token).transpose()?;
-        return Ok(Received {
-            vp_token,
-            state,
-            wallet_error,
-            encrypted: true,
-        });
-    }
-    let vp_token = match vp_token {
-        Some(text) => Some(read_vp_token(
-            &serde_json::from_str::<Value>(&text).map_err(|_| {
-                Refusal::new("invalid_request", "vp_token is not a JSON object (§8.1)")
-            })?,
-        )?),
-        None => None,
+    let invalid = |why: String| Refusal::new("invalid_request", why);
+    let text = std::str::from_utf8(body)
+        .map_err(|_| invalid("the response is not a form (§8.2)".into()))?;
+    let encrypted = url::form_urlencoded::parse(body).any(|(name, _)| name == "response");
+    let limits = ResponseLimits::default();
+    let parsed = if encrypted {
+        parse_direct_post_jwt(text, key, Some(kid), &RESPONSE_ENCS, &limits)
+    } else {
+        parse_direct_post(text, &limits)
     };
-    if vp_token.is_none() && error.is_none() {
-        return Err(Refusal::new(
-            "invalid_request",
-            "the response has no vp_token",
-        ));
+    match parsed {
+        Ok(response) => Ok(Received {
+            vp_token: Some(response.vp_token),
+            state: response.state,
+            wallet_error: None,
+            encrypted,
+        }),
+        Err(ResponseError::ErrorResponse { error, state, .. }) => Ok(Received {
+            vp_token: None,
+            state,
+            wallet_error: Some(error),
+            encrypted,
+        }),
+        Err(error) => Err(invalid(error.to_string())),
     }
-    Ok(Received {
-        vp_token,
-        state,
-        wallet_error: error,
-        encrypted: false,
-    })
-}
-
-/// `vp_token`: credential query id → non-empty array of presentation strings (§8.1).
-fn read_vp_token(value: &Value) -> Result<BTreeMap<String, Vec<String>>, Refusal> {
-    let invalid = |why: &str| Refusal::new("invalid_request", format!("vp_token: {why} (§8.1)"));
-    let object = value
-        .as_object()
-        .ok_or_else(|| invalid("not a JSON object"))?;
-    if object.is_empty() || object.len() > MAX_PRESENTATIONS {
-        return Err(invalid("empty, or too many entries"));
-    }
-    let mut token = BTreeMap::new();
-    for (id, entry) in object {
-        let list = entry
-            .as_array()
-            .ok_or_else(|| invalid("an entry is not an array"))?;
-        if list.is_empty() || list.len() > MAX_PRESENTATIONS {
-            return Err(invalid("an entry is empty, or too long"));
-        }
-        let presentations = list
-            .iter()
-            .map(|item| item.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| invalid("a presentation is not a string"))?;
-        token.insert(id.clone(), presentations);
-    }
-    Ok(token)
 }

@@ -8,9 +8,10 @@
 
 use std::path::Path;
 
+use agentid_verifier::oid4vp::{AuthorizationRequest, RequestError};
 use agentid_verifier::{b64url_encode, Algorithm};
+use agentid_wallet::oid4vp::sign_request_object;
 use agentid_wallet::SigningKey;
-use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use x509_cert::der::{Decode, Encode};
 use x509_cert::ext::pkix::name::GeneralName;
@@ -58,8 +59,6 @@ pub(crate) enum RequestSigner {
     Did {
         /// The full client identifier, prefix included.
         client_id: String,
-        /// The DID URL of the signing key.
-        kid: String,
         /// The key.
         key: SigningKey,
     },
@@ -143,11 +142,8 @@ impl RequestSigner {
     /// A did:key identity from the verifier wallet's root key.
     pub(crate) fn did(key: SigningKey) -> Result<Self, CliError> {
         let did = key.did().map_err(crate::wallet_cmd::wallet_error)?;
-        let kid = agentid_wallet::did_key_url(key.public_key())
-            .map_err(crate::wallet_cmd::wallet_error)?;
         Ok(RequestSigner::Did {
             client_id: format!("decentralized_identifier:{did}"),
-            kid,
             key,
         })
     }
@@ -175,40 +171,24 @@ impl RequestSigner {
         !matches!(self, RequestSigner::Unsigned)
     }
 
-    /// Signs `claims` as a request object (`typ: oauth-authz-req+jwt`); `None` for
-    /// the unsigned prefix.
-    pub(crate) fn sign(&self, claims: &Map<String, Value>) -> Option<String> {
-        let (key, mut header) = match self {
+    /// Signs `request` as a request object (`typ: oauth-authz-req+jwt`, `x5c` or
+    /// `kid` as the prefix needs); `None` for the unsigned prefix.
+    pub(crate) fn sign(
+        &self,
+        request: &AuthorizationRequest,
+    ) -> Result<Option<String>, RequestError> {
+        let (key, x5c) = match self {
             RequestSigner::X509 { key, chain, .. } => {
-                let x5c: Vec<Value> = chain
-                    .iter()
-                    .map(|der| Value::String(standard_b64(der)))
-                    .collect();
-                (key, json!({ "x5c": x5c }))
+                let x5c: Vec<String> = chain.iter().map(|der| standard_b64(der)).collect();
+                (key, Some(x5c))
             }
-            RequestSigner::Did { key, kid, .. } => (key, json!({ "kid": kid })),
-            RequestSigner::Unsigned => return None,
+            RequestSigner::Did { key, .. } => (key, None),
+            RequestSigner::Unsigned => return Ok(None),
         };
-        if let Some(object) = header.as_object_mut() {
-            object.insert("alg".into(), key.algorithm().as_str().into());
-            object.insert("typ".into(), REQUEST_OBJECT_TYP.into());
-        }
-        Some(sign_jws(&header, &Value::Object(claims.clone()), key))
+        sign_request_object(request, key, x5c.as_deref())
+            .map(Some)
+            .map_err(|e| RequestError::Malformed(e.to_string()))
     }
-}
-
-/// The `typ` of a request object (RFC 9101).
-pub(crate) const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
-
-/// A compact JWS over `payload` with `header`.
-pub(crate) fn sign_jws(header: &Value, payload: &Value, key: &SigningKey) -> String {
-    let mut token = b64url_encode(header.to_string().as_bytes());
-    token.push('.');
-    token.push_str(&b64url_encode(payload.to_string().as_bytes()));
-    let signature = key.sign(token.as_bytes());
-    token.push('.');
-    token.push_str(&b64url_encode(&signature));
-    token
 }
 
 /// `x5c` carries standard (padded) base64 DER, not base64url (RFC 7515 §4.1.6).

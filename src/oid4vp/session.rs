@@ -8,10 +8,12 @@
 //! is kept in [`RequestDetails`], sealed under the state secret.
 
 use agentid_verifier::b64url_encode;
-use agentid_verifier::dcql::DcqlQuery;
-use agentid_verifier::oid4vp::jwe::{public_jwk, Enc};
-use agentid_verifier::oid4vp::TransactionData;
-use rand_core::{OsRng, RngCore};
+use agentid_verifier::dcql::{DcqlQuery, SD_JWT_VC_FORMAT};
+use agentid_verifier::oid4vp::jwe::Enc;
+use agentid_verifier::oid4vp::request::ClientMetadata;
+use agentid_verifier::oid4vp::{
+    AuthorizationRequest, ClientId, RequestError, RequestOptions, ResponseMode, TransactionData,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -19,9 +21,6 @@ use sha2::{Digest, Sha256};
 use super::identity::RequestSigner;
 use super::secret::StateSecret;
 
-/// The `aud` of a request object for a wallet found without discovery (OpenID4VP
-/// 1.0 §5.8, static discovery metadata).
-pub(crate) const SELF_ISSUED_AUDIENCE: &str = "https://self-issued.me/v2";
 /// Response modes this verifier asks for.
 pub(crate) const DIRECT_POST: &str = "direct_post";
 /// The encrypted response mode (HAIP's).
@@ -90,9 +89,7 @@ pub(crate) struct Endpoints {
 
 /// 128 random bits, base64url: ids, states and nonces.
 pub(crate) fn random_token() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    b64url_encode(&bytes)
+    b64url_encode(&agentid_wallet::store::random_token())
 }
 
 /// SHA-256 of `text`, base64url.
@@ -105,7 +102,13 @@ pub(crate) fn response_kid(id: &str) -> String {
     format!("resp-{}", digest(id).get(..16).unwrap_or_default())
 }
 
-/// Makes a request: picks state and nonce, builds and signs the request object.
+/// Makes a request: picks state and nonce, builds it with the verifier crate's
+/// builder (which applies the checks a wallet applies, so nothing is sent that a
+/// wallet would refuse), and signs the request object.
+///
+/// # Errors
+/// The [`RequestError`] a wallet would answer (a misconfiguration: the caller's
+/// inputs were checked before).
 pub(crate) fn make_request(
     id: String,
     new: &NewRequest,
@@ -113,96 +116,83 @@ pub(crate) fn make_request(
     signer: &RequestSigner,
     secret: &StateSecret,
     now: u64,
-) -> RequestDetails {
-    let client_id = signer.client_id(&endpoints.response_uri);
+) -> Result<RequestDetails, RequestError> {
+    let client_id = ClientId::parse(&signer.client_id(&endpoints.response_uri))?;
     let nonce = random_token();
     let state = random_token();
     let expires_at = now.saturating_add(new.ttl_secs);
-    let mut client_metadata = Map::new();
-    let formats = json!({
-        "dc+sd-jwt": {"sd-jwt_alg_values": ACCEPTED_ALGS, "kb-jwt_alg_values": ACCEPTED_ALGS}
-    });
-    client_metadata.insert("vp_formats_supported".into(), formats);
-    if new.response_mode == DIRECT_POST_JWT {
-        let public = secret.response_key(&id).public_key();
-        let mut jwk = public_jwk(&public);
-        if let Some(object) = jwk.as_object_mut() {
-            object.insert("kid".into(), response_kid(&id).into());
-            object.insert("use".into(), "enc".into());
-            object.insert("alg".into(), "ECDH-ES".into());
-        }
-        client_metadata.insert("jwks".into(), json!({ "keys": [jwk] }));
-        let encs: Vec<&str> = RESPONSE_ENCS.iter().map(|enc| enc.as_str()).collect();
-        client_metadata.insert(
-            "encrypted_response_enc_values_supported".into(),
-            json!(encs),
-        );
-    }
-    let mut claims = Map::new();
-    claims.insert("client_id".into(), client_id.clone().into());
-    claims.insert("response_type".into(), "vp_token".into());
-    claims.insert("response_mode".into(), new.response_mode.clone().into());
-    claims.insert("response_uri".into(), endpoints.response_uri.clone().into());
-    claims.insert("nonce".into(), nonce.clone().into());
-    claims.insert("state".into(), state.clone().into());
-    claims.insert("dcql_query".into(), new.dcql_query.to_value());
-    claims.insert("client_metadata".into(), Value::Object(client_metadata));
-    let transaction_data: Vec<String> = new
+    let mut formats = Map::new();
+    formats.insert(
+        SD_JWT_VC_FORMAT.into(),
+        json!({"sd-jwt_alg_values": ACCEPTED_ALGS, "kb-jwt_alg_values": ACCEPTED_ALGS}),
+    );
+    let mut metadata = ClientMetadata::new(formats);
+    let mode = if new.response_mode == DIRECT_POST_JWT {
+        metadata = metadata
+            .with_encryption_key(response_kid(&id), secret.response_key(&id).public_key())
+            .with_enc_values(&RESPONSE_ENCS);
+        ResponseMode::DirectPostJwt
+    } else {
+        ResponseMode::DirectPost
+    };
+    let builder = AuthorizationRequest::builder(
+        &client_id,
+        mode,
+        &endpoints.response_uri,
+        &nonce,
+        new.dcql_query.to_value(),
+        &metadata,
+    )
+    .state(&state);
+    let builder = if new.transaction_data.is_empty() {
+        builder
+    } else {
+        builder.transaction_data(&new.transaction_data)
+    };
+    let builder = if signer.signs() {
+        builder.validity(now, expires_at)
+    } else {
+        // An unsigned request travels by value: no request object claims.
+        builder.audience(None)
+    };
+    let types: Vec<String> = new
         .transaction_data
         .iter()
-        .map(|data| data.encoded().to_owned())
+        .map(|data| data.transaction_type().to_owned())
         .collect();
-    if !transaction_data.is_empty() {
-        claims.insert("transaction_data".into(), json!(transaction_data));
-    }
-    let request_object = if signer.signs() {
-        claims.insert("aud".into(), SELF_ISSUED_AUDIENCE.into());
-        claims.insert("iat".into(), now.into());
-        claims.insert("exp".into(), expires_at.into());
-        signer.sign(&claims)
-    } else {
-        None
+    let options = RequestOptions::default()
+        .with_http_response_uri_allowed(true)
+        .with_transaction_data_types(types);
+    let request = builder.build(&options)?;
+    let request_object = signer.sign(&request)?;
+    let link = |name: &str, value: &str| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", client_id.as_str())
+            .append_pair(name, value)
+            .finish()
     };
-    let authorization_request_uri = match (&request_object, &endpoints.request_uri) {
-        (Some(_), Some(request_uri)) => format!(
-            "openid4vp://?{}",
-            url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("client_id", &client_id)
-                .append_pair("request_uri", request_uri)
-                .finish()
-        ),
-        (Some(object), None) => format!(
-            "openid4vp://?{}",
-            url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("client_id", &client_id)
-                .append_pair("request", object)
-                .finish()
-        ),
-        // Unsigned (`redirect_uri:`): every parameter by value, objects JSON-encoded.
-        (None, _) => {
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
-            for (name, value) in &claims {
-                match value {
-                    Value::String(text) => query.append_pair(name, text),
-                    other => query.append_pair(name, &other.to_string()),
-                };
-            }
-            format!("openid4vp://?{}", query.finish())
-        }
+    let query = match (&request_object, &endpoints.request_uri) {
+        (Some(_), Some(request_uri)) => link("request_uri", request_uri),
+        (Some(object), None) => link("request", object),
+        (None, _) => request.to_query(),
     };
-    RequestDetails {
+    Ok(RequestDetails {
         id,
-        client_id,
+        client_id: client_id.as_str().to_owned(),
         nonce,
         state,
         response_mode: new.response_mode.clone(),
         response_uri: endpoints.response_uri.clone(),
         dcql_query: new.dcql_query.to_value(),
-        transaction_data,
+        transaction_data: new
+            .transaction_data
+            .iter()
+            .map(|data| data.encoded().to_owned())
+            .collect(),
         request_object,
-        authorization_request_uri,
+        authorization_request_uri: format!("openid4vp://?{query}"),
         created_at: now,
         expires_at,
         callback_url: new.callback_url.clone(),
-    }
+    })
 }

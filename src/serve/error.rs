@@ -69,6 +69,8 @@ pub(super) enum ApiError {
     },
     /// A fault of the service (500).
     Internal,
+    /// No OpenID4VP request with this id: never made, or swept (404).
+    UnknownRequest,
     /// The OpenID4VP result key is missing or wrong (401).
     Unauthorized,
     /// The OpenID4VP request was already used this way, or expired (410).
@@ -80,7 +82,7 @@ pub(super) enum ApiError {
 /// Every `code` the service answers with: the OpenAPI document's `ErrorCode`, as
 /// the tests check.
 #[cfg(test)]
-pub(super) const CODES: [&str; 17] = [
+pub(super) const CODES: [&str; 18] = [
     "not_found",
     "method_not_allowed",
     "unsupported_media_type",
@@ -95,6 +97,7 @@ pub(super) const CODES: [&str; 17] = [
     "buffer_budget_exhausted",
     "timed_out",
     "internal",
+    "unknown_request",
     "unauthorized",
     "gone",
     "state_unavailable",
@@ -121,6 +124,7 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::UnknownRequest => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::StateUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -144,6 +148,7 @@ impl ApiError {
             ApiError::BufferBudget => "buffer_budget_exhausted",
             ApiError::TimedOut { .. } => "timed_out",
             ApiError::Internal => "internal",
+            ApiError::UnknownRequest => "unknown_request",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Gone(_) => "gone",
             ApiError::StateUnavailable => "state_unavailable",
@@ -196,6 +201,9 @@ impl ApiError {
                 limit.as_millis()
             ),
             ApiError::Internal => "internal error".to_owned(),
+            ApiError::UnknownRequest => {
+                "no such request (never made, or expired and removed)".to_owned()
+            }
             ApiError::Unauthorized => {
                 "the result key is missing or wrong (Authorization: Bearer <result_key>)".to_owned()
             }

@@ -177,7 +177,11 @@ pub(super) async fn create(
             .then(|| format!("{}/v1/oid4vp/requests/{id}/object", role.public_url)),
     };
     let at = now();
-    let details = make_request(id.clone(), &new, &endpoints, &role.signer, &role.secret, at);
+    let details = make_request(id.clone(), &new, &endpoints, &role.signer, &role.secret, at)
+        .map_err(|e| {
+            tracing::error!(error = %e, "the request this service built fails a wallet's checks");
+            ApiError::Internal
+        })?;
     let sealed = serde_json::to_vec(&details).map_err(|_| ApiError::Internal)?;
     let open = OpenRequest {
         id: id.clone(),
@@ -214,7 +218,7 @@ pub(super) async fn request_object(
         .await
         .map_err(state_error)?;
     let details = unseal(role, &open)?;
-    let object = details.request_object.ok_or(ApiError::NotFound)?;
+    let object = details.request_object.ok_or(ApiError::UnknownRequest)?;
     Ok((
         [(header::CONTENT_TYPE, "application/oauth-authz-req+jwt")],
         object,
@@ -387,7 +391,7 @@ fn state_refusal(error: &StateError) -> String {
 
 fn state_error(error: StateError) -> ApiError {
     match error {
-        StateError::NotFound => ApiError::NotFound,
+        StateError::NotFound => ApiError::UnknownRequest,
         StateError::AlreadyServed | StateError::AlreadyAnswered | StateError::Expired => {
             ApiError::Gone(error.to_string())
         }

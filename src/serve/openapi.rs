@@ -94,6 +94,10 @@ mod tests {
                 limit: Duration::from_millis(1),
             },
             ApiError::Internal,
+            ApiError::UnknownRequest,
+            ApiError::Unauthorized,
+            ApiError::Gone(String::new()),
+            ApiError::StateUnavailable,
         ];
         let answered: Vec<&str> = every_error.iter().map(ApiError::code).collect();
         assert_eq!(answered, CODES);
