@@ -2078,7 +2078,18 @@ fn schemathesis_finds_nothing_the_openapi_document_does_not_say() {
         return;
     };
     let material = Material::new();
-    let server = Server::start(&material.trust, &[], "info");
+    // With OpenID4VP on, so that its operations are fuzzed where they work.
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap();
+    let oid4vp = [
+        "--public-url",
+        "http://localhost:9",
+        "--client-id-prefix",
+        "redirect_uri",
+        "--state",
+        state_dir,
+    ];
+    let server = Server::start(&material.trust, &oid4vp, "info");
     let scratch = tempfile::tempdir().unwrap();
     let child = Command::new(&python)
         .args([

@@ -280,6 +280,10 @@ pub(super) async fn response(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if service.oid4vp.is_none() {
+        // Off: like every other OpenID4VP route, no such route.
+        return ApiError::NotFound.into_response();
+    }
     match receive(&service, &id, &headers, &body).await {
         Ok(()) => (StatusCode::OK, Json(json!({}))).into_response(),
         Err(refusal) => oauth_error(&refusal),

@@ -109,7 +109,7 @@ impl Wallet {
                     .with_committed(committed);
             candidates.push((record.id.clone(), candidate));
         }
-        // A stable order: the oldest credential first, as `list` shows them.
+        // A stable order (by wallet id), so the same wallet answers a query the same way.
         candidates.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(candidates)
     }
