@@ -2,7 +2,7 @@
 //!
 //! Every step is one sled transaction on the tree (read the record, apply
 //! [`rules::next_phase`], write it back), run on the blocking pool; a step is
-//! acknowledged only after `flush_async` has put it on disk, so an acknowledged
+//! acknowledged only after a flush has put it on disk, so an acknowledged
 //! insert or transition survives a crash. sled holds the directory's lock: a
 //! second process (or a second open in this one) is refused with
 //! [`StateError::Unavailable`].
@@ -73,10 +73,13 @@ impl SledStateStore {
     /// Opens (or creates) the store in `dir`.
     pub(super) async fn open(dir: &Path, limits: StateLimits) -> Result<Self, StateError> {
         let dir = dir.to_path_buf();
-        let inner = tokio::task::spawn_blocking(move || open_blocking(&dir, limits))
-            .await
-            .map_err(|error| StateError::Backend(format!("open task failed: {error}")))??;
-        inner.tree.flush_async().await?;
+        let inner = tokio::task::spawn_blocking(move || {
+            let inner = open_blocking(&dir, limits)?;
+            inner.tree.flush()?;
+            Ok::<_, StateError>(inner)
+        })
+        .await
+        .map_err(|error| StateError::Backend(format!("open task failed: {error}")))??;
         Ok(SledStateStore {
             inner: Arc::new(inner),
         })
@@ -89,13 +92,19 @@ impl SledStateStore {
         work: impl FnOnce(&Inner) -> Result<T, StateError> + Send + 'static,
     ) -> Result<T, StateError> {
         let inner = Arc::clone(&self.inner);
-        let value = tokio::task::spawn_blocking(move || work(&inner))
-            .await
-            .map_err(|error| StateError::Backend(format!("storage task failed: {error}")))??;
-        if flush {
-            self.inner.tree.flush_async().await?;
-        }
-        Ok(value)
+        // The flush runs on the blocking pool with the write, not as sled 0.34's
+        // `flush_async`: under concurrent writers that future can stay pending
+        // for ever (seen here: the service stalled after 17 requests from 8
+        // keep-alive clients).
+        tokio::task::spawn_blocking(move || {
+            let value = work(&inner)?;
+            if flush {
+                inner.tree.flush()?;
+            }
+            Ok(value)
+        })
+        .await
+        .map_err(|error| StateError::Backend(format!("storage task failed: {error}")))?
     }
 
     pub(super) async fn insert(&self, request: &OpenRequest) -> Result<(), StateError> {
