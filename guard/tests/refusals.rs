@@ -329,6 +329,19 @@ async fn rfc9449_section7_dpop_bound_tokens_need_a_fresh_proof_for_this_request(
         );
     }
 
+    // RFC 9449 §4.3 check 1: one DPoP header, not two.
+    let response = app
+        .client
+        .get(&url)
+        .header("authorization", format!("DPoP {}", bound.token))
+        .header("dpop", proof("GET", &url, &bound.token, now()))
+        .header("dpop", proof("GET", &url, &bound.token, now()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(body(response).await["error"], "invalid_dpop_proof");
+
     // A replayed proof: the first use passes, the second is refused.
     let once = proof("GET", &url, &bound.token, now());
     assert_eq!(
