@@ -120,3 +120,38 @@ async fn an_unreachable_authorization_server_is_503_not_a_pass() {
         .unwrap();
     assert_eq!(response.status(), 503);
 }
+
+#[tokio::test]
+async fn two_issuers_each_token_checked_with_its_own_issuers_keys() {
+    let first = AuthServer::start().await;
+    let second = AuthServer::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let resource = format!("{base}/mcp");
+    let config = GuardConfig::new(&resource)
+        .unwrap()
+        .with_issuer(IssuerConfig::new(
+            &first.issuer,
+            JwksSource::Uri(first.jwks_uri()),
+        ))
+        .with_issuer(IssuerConfig::new(&second.issuer, JwksSource::Discover))
+        .with_jwks_options(jwks_options(Duration::from_secs(30)));
+    let app = axum::Router::new()
+        .route("/mcp", axum::routing::get(|| async { "ok" }))
+        .layer(GuardLayer::new(config).unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::new();
+    let status = |token: String| {
+        let request = client.get(&resource).bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(first.token(&first.claims(&resource, ""))).await, 200);
+    assert_eq!(
+        status(second.token(&second.claims(&resource, ""))).await,
+        200
+    );
+    // Signed by the first issuer's key, claiming to be from the second: checked
+    // with the second's keys, where that kid is unknown.
+    let forged = first.token(&second.claims(&resource, ""));
+    assert_eq!(status(forged).await, 401);
+}
