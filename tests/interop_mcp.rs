@@ -350,10 +350,34 @@ fn jwt_part(token: &str, index: usize) -> Value {
     serde_json::from_slice(&bytes).expect("JSON")
 }
 
-/// `key` as an unencrypted PKCS#8 PEM (RFC 5208 + RFC 5915 with the public key, the
-/// form `openssl genpkey` and ring write), for `--token-key`.
-fn p256_pkcs8_pem(key: &SigningKey) -> String {
-    assert_eq!(key.algorithm(), Algorithm::ES256);
+/// `key` as an unencrypted PKCS#8 PEM, for `--token-key`: P-256 as RFC 5915 with
+/// the public key (the form `openssl genpkey` and ring write), Ed25519 as RFC 8410.
+fn pkcs8_pem(key: &SigningKey) -> String {
+    let der = match key.algorithm() {
+        Algorithm::ES256 => p256_pkcs8_der(key),
+        Algorithm::EdDSA => {
+            let mut der = vec![
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20,
+            ];
+            der.extend_from_slice(&key.expose_secret_bytes());
+            der
+        }
+        other => panic!("no token key of type {other:?}"),
+    };
+    let body = base64::engine::general_purpose::STANDARD.encode(&der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|chunk| std::str::from_utf8(chunk).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
+}
+
+fn p256_pkcs8_der(key: &SigningKey) -> Vec<u8> {
     let jwk = key.public_key().to_jwk();
     let coordinate = |name: &str| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -370,16 +394,7 @@ fn p256_pkcs8_pem(key: &SigningKey) -> String {
     der.extend(coordinate("x"));
     der.extend(coordinate("y"));
     assert_eq!(der.len(), 0x87 + 3);
-    let body = base64::engine::general_purpose::STANDARD.encode(&der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|chunk| std::str::from_utf8(chunk).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-        lines.join("\n")
-    )
+    der
 }
 
 // ---------------------------------------------------------------------------------
@@ -532,7 +547,7 @@ impl AuthorizationServer {
         let port = free_port();
         let issuer = issuer.map_or_else(|| format!("http://127.0.0.1:{port}"), str::to_owned);
         let key_file = world.path(&format!("{name}-token-key.pem"));
-        std::fs::write(&key_file, p256_pkcs8_pem(key)).unwrap();
+        std::fs::write(&key_file, pkcs8_pem(key)).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_agentid"));
         command
             .args([
@@ -615,6 +630,16 @@ impl AuthorizationServer {
 // (a) FastMCP's stock JWTVerifier
 // ---------------------------------------------------------------------------------
 
+/// `token` with its header's `kid` replaced by `kid` and signed by `key`: a token a
+/// verifier finds a key for, and whose signature only that key's holder could make.
+fn rekeyed(token: &str, kid: &str, key: &SigningKey) -> String {
+    let mut header = jwt_part(token, 0);
+    header["kid"] = json!(kid);
+    let payload = token.split('.').nth(1).unwrap();
+    let input = format!("{}.{payload}", b64url_encode(header.to_string().as_bytes()));
+    format!("{input}.{}", b64url_encode(&key.sign(input.as_bytes())))
+}
+
 /// The FastMCP peer; killed on drop.
 struct FastMcp {
     service: Service,
@@ -622,7 +647,12 @@ struct FastMcp {
 }
 
 impl FastMcp {
-    fn start(python: &str, port: u16, authorization_server: &AuthorizationServer) -> FastMcp {
+    fn start(
+        python: &str,
+        port: u16,
+        authorization_server: &AuthorizationServer,
+        algorithm: Algorithm,
+    ) -> FastMcp {
         let mut command = Command::new(python);
         command
             .arg(FASTMCP_SERVER)
@@ -632,7 +662,7 @@ impl FastMcp {
                 &format!("{}/v1/oauth/jwks", authorization_server.issuer),
             ])
             .args(["--issuer", &authorization_server.issuer])
-            .args(["--algorithm", "ES256"]);
+            .args(["--algorithm", algorithm.as_str()]);
         let (service, ready) = Service::start("FastMCP server", command, |line| {
             serde_json::from_str::<Value>(line).is_ok_and(|ready| ready["ready"] == true)
         });
@@ -696,7 +726,12 @@ fn fastmcp_jwt_verifier_accepts_agentid_tokens_and_refuses_others() {
     let resources = [fastmcp_url.as_str(), elsewhere.as_str()];
     let scopes = ["tools:read", "tools:write"];
     let credential = world.credential(&scopes, &resources, &audience, "30m");
-    let fastmcp = FastMcp::start(&python, fastmcp_port, &authorization_server);
+    let fastmcp = FastMcp::start(
+        &python,
+        fastmcp_port,
+        &authorization_server,
+        Algorithm::ES256,
+    );
     assert_eq!(fastmcp.url, fastmcp_url);
 
     // What the verifier is configured from, as published.
@@ -744,17 +779,7 @@ fn fastmcp_jwt_verifier_accepts_agentid_tokens_and_refuses_others() {
     );
     let (other_signed, _) = impostor.token(&world, &credential, &fastmcp_url, "tools:read");
     assert_ne!(jwt_part(&other_signed, 0)["kid"], kid.as_str());
-    let mut forged_header = jwt_part(&other_signed, 0);
-    forged_header["kid"] = json!(kid);
-    let payload = other_signed.split('.').nth(1).unwrap();
-    let input = format!(
-        "{}.{payload}",
-        b64url_encode(forged_header.to_string().as_bytes())
-    );
-    let forged = format!(
-        "{input}.{}",
-        b64url_encode(&other_key.sign(input.as_bytes()))
-    );
+    let forged = rekeyed(&other_signed, &kid, &other_key);
 
     // FastMCP compares exp with its clock, no leeway: wait until it has passed.
     let deadline = Instant::now() + Duration::from_secs(6);
@@ -836,6 +861,71 @@ fn fastmcp_jwt_verifier_accepts_agentid_tokens_and_refuses_others() {
         "other_key: FastMCP did not say it has no such key:\n{verdicts}"
     );
     println!("mcp interop: FastMCP accepted agentid's tokens per scope, refused 4 others");
+}
+
+/// The EdDSA option: an Ed25519 token key, FastMCP configured `algorithm="EdDSA"`.
+#[test]
+fn fastmcp_jwt_verifier_accepts_agentid_eddsa_tokens() {
+    let Some(python) = peer_python() else { return };
+    let world = World::new();
+    let as_key = SigningKey::generate(Algorithm::EdDSA);
+    let authorization_server = AuthorizationServer::start(&world, "as", &as_key, None);
+    let fastmcp_port = free_port();
+    let fastmcp_url = format!("http://127.0.0.1:{fastmcp_port}/mcp");
+    let credential = world.credential(
+        &["tools:read"],
+        &[fastmcp_url.as_str()],
+        &[authorization_server.issuer.as_str()],
+        "30m",
+    );
+    let fastmcp = FastMcp::start(
+        &python,
+        fastmcp_port,
+        &authorization_server,
+        Algorithm::EdDSA,
+    );
+    let jwks = authorization_server.get("/v1/oauth/jwks").json();
+    let published = &jwks["keys"][0];
+    assert_eq!(published["kty"], "OKP", "{jwks}");
+    assert_eq!(published["crv"], "Ed25519", "{jwks}");
+    let kid = published["kid"].as_str().unwrap().to_owned();
+    let (token, _) = authorization_server.token(&world, &credential, &fastmcp_url, "tools:read");
+    let header = jwt_part(&token, 0);
+    assert_eq!(header["alg"], "EdDSA", "{header}");
+    assert_eq!(header["kid"], kid.as_str(), "{header}");
+    let forged = rekeyed(&token, &kid, &SigningKey::generate(Algorithm::EdDSA));
+    let results = sdk_calls(
+        &python,
+        &fastmcp.url,
+        &json!([
+            {"label": "accepted", "token": token, "tool": "whoami"},
+            {"label": "forged", "token": forged, "tool": "whoami"},
+        ]),
+    );
+    let accepted = &results["accepted"];
+    assert_eq!(
+        accepted["ok"], true,
+        "an EdDSA token agentid issued: {accepted}"
+    );
+    assert_eq!(
+        accepted["result"]["sub"],
+        world.holder.as_str(),
+        "{accepted}"
+    );
+    assert_eq!(
+        accepted["result"]["scopes"],
+        json!(["tools:read"]),
+        "{accepted}"
+    );
+    assert_refused_401(&results["forged"], "forged EdDSA signature");
+    assert!(
+        fastmcp
+            .service
+            .stderr()
+            .contains("signature/format invalid"),
+        "{}",
+        fastmcp.service.stderr()
+    );
 }
 
 // ---------------------------------------------------------------------------------
