@@ -17,6 +17,8 @@ pub(crate) struct CompactJws<'a> {
     pub(crate) kid: Option<String>,
     /// The `x5c` header (RFC 7515 §4.1.6), unparsed.
     pub(crate) x5c: Option<Value>,
+    /// The `jwk` header (RFC 7515 §4.1.3), unparsed: only DPoP proofs carry their key.
+    pub(crate) jwk: Option<Value>,
     pub(crate) payload: Map<String, Value>,
     pub(crate) signature: Vec<u8>,
 }
@@ -47,6 +49,7 @@ impl<'a> CompactJws<'a> {
         let typ = optional_string(&header, "typ", what)?;
         let kid = optional_string(&header, "kid", what)?;
         let x5c = header.get("x5c").cloned();
+        let jwk = header.get("jwk").cloned();
         let payload = decode_json_object(payload_b64, max_depth, &format!("{what} payload"))?;
         let signature = b64url_decode(signature_b64, &format!("{what} signature"))?;
         Ok(CompactJws {
@@ -55,6 +58,7 @@ impl<'a> CompactJws<'a> {
             typ,
             kid,
             x5c,
+            jwk,
             payload,
             signature,
         })

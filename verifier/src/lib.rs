@@ -36,6 +36,7 @@ pub mod ap2;
 pub mod authorize;
 mod batch;
 pub mod dcql;
+pub mod dpop;
 pub mod delegation;
 pub mod did_key;
 mod encoding;

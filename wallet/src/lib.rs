@@ -54,6 +54,7 @@ mod commit;
 mod conceal;
 mod delegate;
 mod did;
+pub mod dpop;
 mod error;
 mod holder;
 mod issuer;
