@@ -29,7 +29,9 @@ use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use agentid_verifier::dpop::jwk_thumbprint;
 use agentid_verifier::{b64url_encode, Algorithm};
+use agentid_wallet::dpop::sign_dpop_proof;
 use agentid_wallet::{unix_now, SigningKey};
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -932,8 +934,9 @@ fn fastmcp_jwt_verifier_accepts_agentid_eddsa_tokens() {
 // The example Rust MCP server (guard/examples/mcp_tools_server.rs)
 // ---------------------------------------------------------------------------------
 
-/// The example's tool that needs `tools:read`, and its arguments.
-const EXAMPLE_READ_TOOL: &str = "whoami";
+/// The example's tool that needs `tools:read` (its other, `refund_order`, needs
+/// `tools:write`).
+const EXAMPLE_READ_TOOL: &str = "lookup_order";
 
 /// The example MCP server behind agentid's guard; killed on drop.
 struct Example {
@@ -951,6 +954,8 @@ impl Example {
             .args(["--resource", &url])
             .args(["--authorization-server", &authorization_server.issuer])
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            // The authorization server's metadata and JWKS are on plain http here.
+            .arg("--allow-http")
             .env("RUST_LOG", "warn");
         let service = Service::spawn("the example MCP server", command);
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -1117,9 +1122,130 @@ fn mcp_sdk_client_discovers_agentid_from_the_rust_example_and_calls_a_tool() {
             .any(|tool| tool == EXAMPLE_READ_TOOL),
         "{answer}"
     );
-    assert!(answer["result"].is_object(), "{answer}");
+    // The tool saw the token the guard validated: its subject is the agent.
+    assert_eq!(
+        answer["result"],
+        json!({"text": [format!("order 1234: shipped (looked up for {})", world.holder)]}),
+        "{answer}"
+    );
     println!(
         "mcp interop: the MCP SDK client found agentid at {issuer} from {} and called {EXAMPLE_READ_TOOL}: {}",
         example.url, answer["result"]
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// (c) DPoP-bound tokens at the example Rust MCP server
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn rust_example_refuses_dpop_bound_tokens_without_their_proof() {
+    let Some(binary) = example_server() else {
+        return;
+    };
+    let world = World::new();
+    let authorization_server =
+        AuthorizationServer::start(&world, "as", &SigningKey::generate(Algorithm::ES256), None);
+    let example = Example::start(&binary, &authorization_server);
+    let credential = world.credential(
+        &["tools:read", "tools:write"],
+        &[example.url.as_str()],
+        &[authorization_server.issuer.as_str()],
+        "30m",
+    );
+
+    // A token bound to a fresh DPoP key: the proof at the token endpoint names it.
+    let dpop_key = SigningKey::generate(Algorithm::ES256);
+    let token_endpoint = format!("{}/v1/oauth/token", authorization_server.issuer);
+    let presentation = world.present(
+        &credential,
+        &authorization_server.issuer,
+        &authorization_server.nonce(),
+    );
+    let proof = sign_dpop_proof(&dpop_key, "POST", &token_endpoint, None, None, unix_now());
+    let (status, issued) =
+        authorization_server.exchange(&presentation, &example.url, "tools:read", Some(&proof));
+    assert_eq!(status, 200, "a DPoP-bound token: {issued}");
+    assert_eq!(issued["token_type"], "DPoP", "{issued}");
+    let token = issued["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        jwt_part(&token, 1)["cnf"]["jkt"],
+        jwk_thumbprint(dpop_key.public_key()).as_str(),
+        "the token is bound to the proof's key"
+    );
+
+    let dpop_auth = format!("DPoP {token}");
+    let bearer_auth = format!("Bearer {token}");
+    let proof_for = |key: &SigningKey, method: &str, url: &str| {
+        sign_dpop_proof(key, method, url, Some(&token), None, unix_now())
+    };
+    let good = proof_for(&dpop_key, "POST", &example.url);
+    let other_url = proof_for(
+        &dpop_key,
+        "POST",
+        &format!("http://127.0.0.1:{}/other", example.port),
+    );
+    let other_method = proof_for(&dpop_key, "GET", &example.url);
+    let other_key = proof_for(
+        &SigningKey::generate(Algorithm::ES256),
+        "POST",
+        &example.url,
+    );
+
+    // The proof that works, once.
+    let accepted = example.initialize(&[("Authorization", &dpop_auth), ("DPoP", &good)]);
+    assert_eq!(
+        accepted.status, 200,
+        "token and its proof: {}",
+        accepted.body
+    );
+
+    let cases: [(&str, Vec<(&str, &str)>); 6] = [
+        (
+            "as a bearer token, no proof",
+            vec![("Authorization", &bearer_auth)],
+        ),
+        ("DPoP scheme, no proof", vec![("Authorization", &dpop_auth)]),
+        (
+            "a proof for another URL",
+            vec![("Authorization", &dpop_auth), ("DPoP", &other_url)],
+        ),
+        (
+            "a proof for another method",
+            vec![("Authorization", &dpop_auth), ("DPoP", &other_method)],
+        ),
+        (
+            "a proof by another key",
+            vec![("Authorization", &dpop_auth), ("DPoP", &other_key)],
+        ),
+        (
+            "the accepted proof replayed",
+            vec![("Authorization", &dpop_auth), ("DPoP", &good)],
+        ),
+    ];
+    for (what, headers) in &cases {
+        let refused = example.initialize(headers);
+        assert_eq!(
+            refused.status, 401,
+            "{what}: {} {}",
+            refused.status, refused.body
+        );
+        let challenge = refused.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.contains("DPoP") && challenge.contains("error="),
+            "{what}: WWW-Authenticate {challenge:?}"
+        );
+        assert!(
+            challenge.contains("resource_metadata="),
+            "{what}: the challenge names the metadata: {challenge:?}"
+        );
+    }
+    // Still usable with a fresh proof: the refusals were about the proofs.
+    let again = proof_for(&dpop_key, "POST", &example.url);
+    let accepted = example.initialize(&[("Authorization", &dpop_auth), ("DPoP", &again)]);
+    assert_eq!(accepted.status, 200, "a fresh proof: {}", accepted.body);
+    println!(
+        "mcp interop: the example server accepted a DPoP-bound token with its proof and refused it {} ways",
+        cases.len()
     );
 }
