@@ -250,11 +250,13 @@ struct Answer {
 }
 
 impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
+    /// Every value of header `name` (lower case), in order.
+    fn headers_named(&self, name: &str) -> Vec<&str> {
         self.headers
             .iter()
-            .find(|(key, _)| key == name)
+            .filter(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
+            .collect()
     }
 
     fn json(&self) -> Value {
@@ -1200,44 +1202,60 @@ fn rust_example_refuses_dpop_bound_tokens_without_their_proof() {
         accepted.body
     );
 
-    let cases: [(&str, Vec<(&str, &str)>); 6] = [
+    let proof_refused = "invalid_dpop_proof";
+    let cases: [(&str, Vec<(&str, &str)>, &str); 6] = [
         (
             "as a bearer token, no proof",
             vec![("Authorization", &bearer_auth)],
+            "invalid_token",
         ),
-        ("DPoP scheme, no proof", vec![("Authorization", &dpop_auth)]),
+        (
+            "DPoP scheme, no proof",
+            vec![("Authorization", &dpop_auth)],
+            proof_refused,
+        ),
         (
             "a proof for another URL",
             vec![("Authorization", &dpop_auth), ("DPoP", &other_url)],
+            proof_refused,
         ),
         (
             "a proof for another method",
             vec![("Authorization", &dpop_auth), ("DPoP", &other_method)],
+            proof_refused,
         ),
         (
             "a proof by another key",
             vec![("Authorization", &dpop_auth), ("DPoP", &other_key)],
+            proof_refused,
         ),
         (
             "the accepted proof replayed",
             vec![("Authorization", &dpop_auth), ("DPoP", &good)],
+            proof_refused,
         ),
     ];
-    for (what, headers) in &cases {
+    for (what, headers, code) in &cases {
         let refused = example.initialize(headers);
         assert_eq!(
             refused.status, 401,
             "{what}: {} {}",
             refused.status, refused.body
         );
-        let challenge = refused.header("www-authenticate").unwrap_or_default();
+        assert_eq!(refused.json()["error"], *code, "{what}: {}", refused.body);
+        let challenges = refused.headers_named("www-authenticate");
         assert!(
-            challenge.contains("DPoP") && challenge.contains("error="),
-            "{what}: WWW-Authenticate {challenge:?}"
+            challenges
+                .iter()
+                .any(|challenge| challenge.starts_with("DPoP ")),
+            "{what}: a DPoP challenge: {challenges:?}"
         );
         assert!(
-            challenge.contains("resource_metadata="),
-            "{what}: the challenge names the metadata: {challenge:?}"
+            challenges
+                .iter()
+                .any(|challenge| challenge.contains(&format!("error=\"{code}\""))
+                    && challenge.contains("resource_metadata=")),
+            "{what}: the challenge says {code} and names the metadata: {challenges:?}"
         );
     }
     // Still usable with a fresh proof: the refusals were about the proofs.
