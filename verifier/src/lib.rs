@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod access_token;
 mod action;
 mod alg;
 pub mod ap2;
