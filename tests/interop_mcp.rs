@@ -242,6 +242,9 @@ impl Drop for Service {
     }
 }
 
+/// Request headers: (name, value).
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 /// An HTTP answer: status, lower-cased header names, body.
 struct Answer {
     status: u16,
@@ -1203,7 +1206,7 @@ fn rust_example_refuses_dpop_bound_tokens_without_their_proof() {
     );
 
     let proof_refused = "invalid_dpop_proof";
-    let cases: [(&str, Vec<(&str, &str)>, &str); 6] = [
+    let cases: [(&str, Headers, &str); 6] = [
         (
             "as a bearer token, no proof",
             vec![("Authorization", &bearer_auth)],
