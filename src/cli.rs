@@ -622,6 +622,37 @@ pub(crate) struct ServeVerifierArgs {
     pub(crate) max_buffered_bytes: usize,
     #[command(flatten)]
     pub(crate) oid4vp: VerifierOid4vpArgs,
+    #[command(flatten)]
+    pub(crate) authz: VerifierAuthzArgs,
+}
+
+/// The verifier service's authorization-server role (RFC 8693 token exchange).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct VerifierAuthzArgs {
+    /// The access-token signing key, PKCS#8 PEM: P-256 signs ES256 (what MCP SDKs
+    /// accept), Ed25519 signs EdDSA. Turns the authorization server on
+    /// (/.well-known/oauth-authorization-server, /v1/oauth/…).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_key: Option<PathBuf>,
+    /// A previous signing key, still published in the JWKS so tokens it signed
+    /// verify until they expire (repeatable; for key rotation).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_key_previous: Vec<PathBuf>,
+    /// The authorization server's issuer identifier (RFC 8414), an http(s) URL
+    /// without path, query or fragment, e.g. https://auth.example; presentations
+    /// are bound to it (KB-JWT aud). Default: --public-url.
+    #[arg(long, value_name = "URL")]
+    pub(crate) token_issuer: Option<String>,
+    /// The longest an access token lives, e.g. 5m; never past the credential.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub(crate) token_max_ttl: String,
+    /// How long a nonce from the nonce endpoint stays usable, e.g. 2m.
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub(crate) token_nonce_ttl: String,
+    /// Refuse token requests without a DPoP proof (RFC 9449): every token issued is
+    /// sender-constrained.
+    #[arg(long)]
+    pub(crate) token_require_dpop: bool,
 }
 
 /// The verifier service's OpenID4VP role.

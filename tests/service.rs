@@ -1383,9 +1383,11 @@ async fn healthz_turns_degraded_when_a_status_list_expires_and_says_since_when()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_json_is_served_as_written_and_documents_every_route() {
     let material = Material::new();
-    // With OpenID4VP on, so that its routes are served too.
+    // With OpenID4VP and the authorization server on, so that their routes are
+    // served too.
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().to_str().unwrap();
+    let token_key = write_token_key(state.path());
     let oid4vp = [
         "--public-url",
         "http://localhost:9",
@@ -1393,6 +1395,8 @@ async fn openapi_json_is_served_as_written_and_documents_every_route() {
         "redirect_uri",
         "--state",
         state_dir,
+        "--token-key",
+        token_key.to_str().unwrap(),
     ];
     let server = Server::start(&material.trust, &oid4vp, "info");
     let client = client();
@@ -2078,9 +2082,11 @@ fn schemathesis_finds_nothing_the_openapi_document_does_not_say() {
         return;
     };
     let material = Material::new();
-    // With OpenID4VP on, so that its operations are fuzzed where they work.
+    // With OpenID4VP and the authorization server on, so that their operations
+    // are fuzzed where they work.
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().to_str().unwrap();
+    let token_key = write_token_key(state.path());
     let oid4vp = [
         "--public-url",
         "http://localhost:9",
@@ -2088,6 +2094,8 @@ fn schemathesis_finds_nothing_the_openapi_document_does_not_say() {
         "redirect_uri",
         "--state",
         state_dir,
+        "--token-key",
+        token_key.to_str().unwrap(),
     ];
     let server = Server::start(&material.trust, &oid4vp, "info");
     let scratch = tempfile::tempdir().unwrap();
@@ -2149,4 +2157,14 @@ fn schemathesis_finds_nothing_the_openapi_document_does_not_say() {
     assert!(stdout.contains("No issues found"), "{stdout}");
     let log = server.stderr();
     assert!(!log.contains("panicked"), "{log}");
+}
+
+/// A fresh P-256 access-token signing key, PKCS#8 PEM, in `dir`.
+fn write_token_key(dir: &Path) -> std::path::PathBuf {
+    use p256::pkcs8::EncodePrivateKey as _;
+    let key = p256::SecretKey::random(&mut rand_core::OsRng);
+    let pem = key.to_pkcs8_pem(p256::pkcs8::LineEnding::LF).unwrap();
+    let path = dir.join("token-key.pem");
+    std::fs::write(&path, pem.as_bytes()).unwrap();
+    path
 }

@@ -7,7 +7,8 @@
 //!   request id as associated data, so a blob cannot be moved to another request);
 //! - each request's response-encryption key (P-256, HAIP's "fresh key per
 //!   request"), rebuilt from the request id when the response arrives, so no
-//!   private key is ever stored.
+//!   private key is ever stored;
+//! - the key authenticating the authorization server's token-request nonces.
 
 use std::path::Path;
 
@@ -147,6 +148,18 @@ impl StateSecret {
         info.extend_from_slice(id.as_bytes());
         expand(self.secret.as_ref(), &info, bytes.as_mut());
         Zeroizing::new(agentid_verifier::b64url_encode(bytes.as_ref()))
+    }
+
+    /// The key the authorization server's nonces are authenticated with: the same on
+    /// every node holding this secret, so any node checks a nonce another made.
+    pub(crate) fn nonce_key(&self) -> Zeroizing<[u8; 32]> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        expand(
+            self.secret.as_ref(),
+            b"agentid authz nonce key v1",
+            key.as_mut(),
+        );
+        key
     }
 
     /// The response-encryption key of request `id`: the same on every node holding

@@ -14,7 +14,9 @@
 //! shape), [`limits`] (timeouts, sizes, budgets), [`listener`] (the accept loop),
 //! [`health`] (`/healthz`) and [`openapi`] (the API description). The layers are
 //! composed once, in [`router`]. [`state`] is the OpenID4VP request-state store
-//! (sled or PostgreSQL) the verifier endpoints keep their requests in.
+//! (sled or PostgreSQL) the verifier endpoints keep their requests in, and the
+//! authorization server its used nonces. [`authz`] is the authorization-server
+//! role (token exchange), [`oid4vp`] the OpenID4VP verifier role.
 
 use std::future::Future;
 use std::io::Write;
@@ -35,6 +37,7 @@ use crate::verify_cmd::{load_status, load_trust};
 use error::ApiError;
 use limits::{BodyBudget, Limits};
 
+mod authz;
 mod error;
 mod health;
 mod limits;
@@ -61,6 +64,8 @@ struct Service {
     queue_wait: Duration,
     /// The OpenID4VP role, when `--public-url` turns it on.
     oid4vp: Option<Arc<oid4vp::Oid4vp>>,
+    /// The authorization-server role, when `--token-key` turns it on.
+    authz: Option<Arc<authz::Authz>>,
 }
 
 type Shared = Arc<Service>;
@@ -72,6 +77,7 @@ impl Service {
         slots: usize,
         queue_wait: Duration,
         oid4vp: Option<Arc<oid4vp::Oid4vp>>,
+        authz: Option<Arc<authz::Authz>>,
     ) -> Shared {
         Arc::new(Service {
             verifier: RwLock::new(Arc::new(verifier)),
@@ -79,6 +85,7 @@ impl Service {
             slots: Arc::new(Semaphore::new(slots)),
             queue_wait,
             oid4vp,
+            authz,
         })
     }
 
@@ -133,13 +140,25 @@ pub(crate) fn run(
         .build()
         .map_err(|error| CliError::failed(format!("cannot start the runtime: {error}")))?;
     runtime.block_on(async {
-        let oid4vp = oid4vp_setup::build(&args.oid4vp, wallet).await?;
+        // Both roles keep their state in one store (requests; used nonces and jtis).
+        let state = if args.oid4vp.public_url.is_some() || args.authz.token_key.is_some() {
+            Some(oid4vp_setup::open_state(&args.oid4vp).await?)
+        } else {
+            None
+        };
+        let authz = authz::setup::build(
+            &args.authz,
+            args.oid4vp.public_url.as_deref(),
+            state.as_ref(),
+        )?;
+        let oid4vp = oid4vp_setup::build(&args.oid4vp, wallet, state).await?;
         let service = Service::new(
             verifier,
             args.audiences.clone(),
             slots,
             Duration::from_millis(args.queue_wait_ms),
             oid4vp,
+            authz,
         );
         serve(args, &limits, service, shutdown_signal()).await
     })
@@ -198,6 +217,9 @@ async fn serve(
     tokio::spawn(reload_on_hangup(args.clone(), Arc::clone(&service)));
     if let Some(role) = service.oid4vp.clone() {
         tokio::spawn(oid4vp::sweep_expired(role));
+    }
+    if let Some(role) = &service.authz {
+        tokio::spawn(authz::sweep_marks(role.store.clone()));
     }
     tokio::spawn(health::watch_status_lists(service));
 

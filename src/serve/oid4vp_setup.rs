@@ -11,37 +11,18 @@ use crate::error::CliError;
 use crate::oid4vp::identity::{ClientIdPrefix, RequestSigner};
 use crate::oid4vp::secret::StateSecret;
 
-/// The role, or `None` without `--public-url`.
-pub(super) async fn build(
-    args: &VerifierOid4vpArgs,
-    wallet: Option<&PathBuf>,
-) -> Result<Option<Arc<Oid4vp>>, CliError> {
-    let Some(public_url) = &args.public_url else {
-        return Ok(None);
-    };
-    let parsed = url::Url::parse(public_url)
-        .map_err(|e| CliError::usage(format!("--public-url {public_url:?}: {e}")))?;
-    if !matches!(parsed.scheme(), "https" | "http") || parsed.query().is_some() {
-        return Err(CliError::usage(
-            "--public-url is an http(s) URL without a query, e.g. https://verifier.example",
-        ));
-    }
-    let signer = signer(&args.identity, wallet)?;
-    if let Some(host) = signer.required_host() {
-        if parsed.host_str() != Some(host) {
-            return Err(CliError::usage(format!(
-                "x509_san_dns:{host}: --public-url must be on {host} (OpenID4VP 1.0 §5.9.3: \
-                 the response URI's host is the DNS name)"
-            )));
-        }
-    }
-    let ttl = humantime::parse_duration(&args.request_ttl)
-        .map_err(|e| CliError::usage(format!("--request-ttl: {e}")))?;
-    let retention = humantime::parse_duration(&args.result_retention)
-        .map_err(|e| CliError::usage(format!("--result-retention: {e}")))?;
-    if ttl.as_secs() == 0 {
-        return Err(CliError::usage("--request-ttl must be at least one second"));
-    }
+/// The state store and secret both roles keep their state in (OpenID4VP requests;
+/// the authorization server's used nonces and DPoP `jti`s).
+pub(super) struct OpenState {
+    pub(super) store: StateStore,
+    pub(super) secret: StateSecret,
+    /// Whether the store is PostgreSQL (shared by several nodes).
+    pub(super) postgres: bool,
+}
+
+/// Opens `--state` with its `--state-secret` (created beside embedded state when
+/// not given).
+pub(super) async fn open_state(args: &VerifierOid4vpArgs) -> Result<OpenState, CliError> {
     let postgres = is_postgres_url(&args.state);
     let secret = match (&args.state_secret, postgres) {
         (Some(path), _) => StateSecret::read(path)?,
@@ -70,7 +51,55 @@ pub(super) async fn build(
     };
     let store = StateStore::open(&store_location, StateLimits::default())
         .await
-        .map_err(|e| CliError::failed(format!("request state: {e}")))?;
+        .map_err(|e| CliError::failed(format!("service state: {e}")))?;
+    Ok(OpenState {
+        store,
+        secret,
+        postgres,
+    })
+}
+
+/// The role, or `None` without `--public-url`. `state` is the open state store
+/// (`None` only when the role is off).
+pub(super) async fn build(
+    args: &VerifierOid4vpArgs,
+    wallet: Option<&PathBuf>,
+    state: Option<OpenState>,
+) -> Result<Option<Arc<Oid4vp>>, CliError> {
+    let Some(public_url) = &args.public_url else {
+        return Ok(None);
+    };
+    let parsed = url::Url::parse(public_url)
+        .map_err(|e| CliError::usage(format!("--public-url {public_url:?}: {e}")))?;
+    if !matches!(parsed.scheme(), "https" | "http") || parsed.query().is_some() {
+        return Err(CliError::usage(
+            "--public-url is an http(s) URL without a query, e.g. https://verifier.example",
+        ));
+    }
+    let signer = signer(&args.identity, wallet)?;
+    if let Some(host) = signer.required_host() {
+        if parsed.host_str() != Some(host) {
+            return Err(CliError::usage(format!(
+                "x509_san_dns:{host}: --public-url must be on {host} (OpenID4VP 1.0 §5.9.3: \
+                 the response URI's host is the DNS name)"
+            )));
+        }
+    }
+    let ttl = humantime::parse_duration(&args.request_ttl)
+        .map_err(|e| CliError::usage(format!("--request-ttl: {e}")))?;
+    let retention = humantime::parse_duration(&args.result_retention)
+        .map_err(|e| CliError::usage(format!("--result-retention: {e}")))?;
+    if ttl.as_secs() == 0 {
+        return Err(CliError::usage("--request-ttl must be at least one second"));
+    }
+    let Some(OpenState {
+        store,
+        secret,
+        postgres,
+    }) = state
+    else {
+        return Err(CliError::failed("the state store is not open"));
+    };
     let role = Oid4vp {
         public_url: public_url.trim_end_matches('/').to_owned(),
         signer,

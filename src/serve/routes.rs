@@ -57,6 +57,10 @@ enum Endpoint {
     Oid4vpRequestObject,
     Oid4vpResult,
     Oid4vpResponse,
+    AuthzMetadata,
+    AuthzJwks,
+    AuthzNonce,
+    AuthzToken,
 }
 
 /// One operation the service serves.
@@ -68,7 +72,7 @@ pub(super) struct Route {
 }
 
 /// Every route the service serves.
-pub(super) const ROUTES: [Route; 8] = [
+pub(super) const ROUTES: [Route; 12] = [
     Route {
         method: Method::Post,
         path: "/v1/presentations/verify",
@@ -109,6 +113,26 @@ pub(super) const ROUTES: [Route; 8] = [
         path: "/v1/oid4vp/responses/{id}",
         endpoint: Endpoint::Oid4vpResponse,
     },
+    Route {
+        method: Method::Get,
+        path: "/.well-known/oauth-authorization-server",
+        endpoint: Endpoint::AuthzMetadata,
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/oauth/jwks",
+        endpoint: Endpoint::AuthzJwks,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/oauth/nonce",
+        endpoint: Endpoint::AuthzNonce,
+    },
+    Route {
+        method: Method::Post,
+        path: "/v1/oauth/token",
+        endpoint: Endpoint::AuthzToken,
+    },
 ];
 
 impl Route {
@@ -123,6 +147,10 @@ impl Route {
             Endpoint::Oid4vpRequestObject => on(method, super::oid4vp::request_object),
             Endpoint::Oid4vpResult => on(method, super::oid4vp::result),
             Endpoint::Oid4vpResponse => on(method, super::oid4vp::response),
+            Endpoint::AuthzMetadata => on(method, super::authz::endpoints::metadata),
+            Endpoint::AuthzJwks => on(method, super::authz::endpoints::jwks),
+            Endpoint::AuthzNonce => on(method, super::authz::endpoints::nonce),
+            Endpoint::AuthzToken => on(method, super::authz::endpoints::token),
         }
     }
 }
@@ -150,10 +178,15 @@ async fn method_not_allowed() -> ApiError {
 /// use (always 200; see [`health`]).
 async fn healthz(State(service): State<Shared>) -> Json<Value> {
     let mut report = health::report(&service.verifier(), agentid_wallet::unix_now());
-    if let Some(role) = &service.oid4vp {
+    let store = match (&service.oid4vp, &service.authz) {
+        (Some(role), _) => Some(&role.store),
+        (None, Some(role)) => Some(&role.store),
+        (None, None) => None,
+    };
+    if let Some(store) = store {
         // A state store that does not answer takes the OpenID4VP role down, not
         // plain verification: degraded, still 200.
-        let ok = role.store.health().await.is_ok();
+        let ok = store.health().await.is_ok();
         if let Some(object) = report.as_object_mut() {
             object.insert(
                 "oid4vp_state".into(),

@@ -134,7 +134,10 @@ pub fn verify_dpop_proof(proof: &str, check: &DpopCheck<'_>) -> Result<VerifiedD
     if jws.typ.as_deref() != Some(DPOP_TYP) {
         return Err(DpopError::WrongType);
     }
-    if !matches!(jws.alg, Algorithm::ES256 | Algorithm::EdDSA | Algorithm::ES256K) {
+    if !matches!(
+        jws.alg,
+        Algorithm::ES256 | Algorithm::EdDSA | Algorithm::ES256K
+    ) {
         return Err(DpopError::AlgorithmNotAllowed);
     }
     let jwk = jws

@@ -204,7 +204,10 @@ fn malformed_and_oversized_proofs_are_refused_without_panicking() {
         );
     }
     let no_jti = proof_with(|_| {}, |c| drop(c.as_object_mut().unwrap().remove("jti")));
-    assert!(matches!(refusal(&no_jti, &check()), DpopError::Malformed(_)));
+    assert!(matches!(
+        refusal(&no_jti, &check()),
+        DpopError::Malformed(_)
+    ));
     let long_htu = proof_with(|_| {}, |c| c["htu"] = json!("h".repeat(4096)));
     assert!(matches!(
         refusal(&long_htu, &check()),

@@ -25,13 +25,14 @@
 //!
 //! One file per role: [`request`] (what is stored of a request), [`rules`] (the
 //! transitions, shared by both backends), [`limits`], [`error`],
-//! [`sled_store`] with its record [`codec`], and [`pg_store`] with its [`pg_config`]
+//! [`marks`] (values used once: nonces, DPoP `jti`s), [`sled_store`] with its record [`codec`], and [`pg_store`] with its [`pg_config`]
 //! (connection strings, TLS refusal), [`pg_schema`] (the schema and its version)
 //! and [`pg_rows`] (errors and rows).
 
 mod codec;
 mod error;
 mod limits;
+pub(crate) mod marks;
 mod pg_config;
 mod pg_rows;
 mod pg_schema;

@@ -64,6 +64,12 @@ pub(super) async fn ensure(client: &mut Client) -> Result<(), StateError> {
     }
     tx.execute(REQUESTS_TABLE, &[]).await.map_err(db_error)?;
     tx.execute(EXPIRY_INDEX, &[]).await.map_err(db_error)?;
+    tx.execute(super::marks::PG_TABLE, &[])
+        .await
+        .map_err(db_error)?;
+    tx.execute(super::marks::PG_INDEX, &[])
+        .await
+        .map_err(db_error)?;
     tx.execute(RECORD_VERSION, &[&COMPONENT, &SCHEMA_VERSION])
         .await
         .map_err(db_error)?;

@@ -105,7 +105,7 @@ impl PgStateStore {
         Ok(store)
     }
 
-    async fn client(&self) -> Result<Client, StateError> {
+    pub(super) async fn client(&self) -> Result<Client, StateError> {
         self.pool
             .get()
             .await
@@ -141,7 +141,7 @@ impl PgStateStore {
         self.bounded(client.query_opt(&statement, params)).await
     }
 
-    async fn execute(
+    pub(super) async fn execute(
         &self,
         client: &Client,
         sql: &str,

@@ -29,7 +29,7 @@ pub(super) const TREE: &str = "agentid_oid4vp_requests";
 /// A request-state store in a sled database. Clones share it.
 #[derive(Clone)]
 pub(crate) struct SledStateStore {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for SledStateStore {
@@ -38,10 +38,12 @@ impl std::fmt::Debug for SledStateStore {
     }
 }
 
-struct Inner {
+pub(super) struct Inner {
     /// Kept open for the tree's lifetime.
     _db: ::sled::Db,
     tree: ::sled::Tree,
+    /// Values used once (token-endpoint nonces, DPoP `jti`s): [`super::marks`].
+    pub(super) marks: ::sled::Tree,
     limits: StateLimits,
     /// Stored requests by expiry second. Held across every insert and sweep
     /// transaction so the count and the tree agree.
@@ -86,7 +88,7 @@ impl SledStateStore {
     }
 
     /// Runs `work` on the blocking pool, then flushes when `work` wrote.
-    async fn run<T: Send + 'static>(
+    pub(super) async fn run<T: Send + 'static>(
         &self,
         flush: bool,
         work: impl FnOnce(&Inner) -> Result<T, StateError> + Send + 'static,
@@ -99,6 +101,7 @@ impl SledStateStore {
         tokio::task::spawn_blocking(move || {
             let value = work(&inner)?;
             if flush {
+                // One database: flushing either tree makes every write durable.
                 inner.tree.flush()?;
             }
             Ok(value)
@@ -203,6 +206,7 @@ fn open_blocking(dir: &Path, limits: StateLimits) -> Result<Inner, StateError> {
             other => other.into(),
         })?;
     let tree = db.open_tree(TREE)?;
+    let marks = db.open_tree(super::marks::SLED_TREE)?;
     match tree.get(codec::VERSION_KEY)? {
         None => {
             tree.insert(codec::VERSION_KEY, &codec::FORMAT.to_be_bytes())?;
@@ -228,6 +232,7 @@ fn open_blocking(dir: &Path, limits: StateLimits) -> Result<Inner, StateError> {
     Ok(Inner {
         _db: db,
         tree,
+        marks,
         limits,
         expiries: Mutex::new(expiries),
     })

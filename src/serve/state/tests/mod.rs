@@ -4,13 +4,14 @@
 //! afterwards; skipped, saying so, when the variable is unset).
 //!
 //! One file per topic: [`steps`] (each step's rules), [`limits`] (sizes, the open
-//! limit, sweeping), [`nodes`] (concurrency, sharing, durability), and [`backends`]
+//! limit, sweeping), [`marks`] (values used once), [`nodes`] (concurrency, sharing, durability), and [`backends`]
 //! (checks of one backend each: locks, corrupt records, schema versions,
 //! unreachable servers).
 
 mod backends;
 mod harness;
 mod limits;
+mod marks;
 mod nodes;
 mod steps;
 
@@ -55,4 +56,7 @@ conformance!(
     nodes::nodes_share_one_store,
     nodes::acknowledged_steps_survive_reopening,
     nodes::health_answers,
+    marks::a_value_is_new_once_per_kind_until_swept,
+    marks::concurrent_uses_of_one_value_admit_exactly_one,
+    marks::an_acknowledged_mark_survives_reopening,
 );
