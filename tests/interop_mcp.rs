@@ -466,7 +466,10 @@ impl World {
     }
 
     /// Issues a task credential to the agent and returns its wallet id: `scope` on
-    /// `resources`, presentable to `audience`, for `ttl`.
+    /// `resources`, presentable to `audience`, for `ttl`. (The authorization server
+    /// grants a token for a resource only when it is both a granted resource and an
+    /// allowed audience, and takes presentations bound to its issuer: `audience`
+    /// holds both.)
     fn credential(
         &self,
         scope: &[&str],
@@ -567,7 +570,7 @@ impl AuthorizationServer {
             .arg(&world.trust)
             .arg("--status")
             .arg(&world.status)
-            .args(["--public-url", &issuer])
+            .args(["--token-issuer", &issuer])
             .arg("--token-key")
             .arg(&key_file)
             .arg("--state")
@@ -729,8 +732,12 @@ fn fastmcp_jwt_verifier_accepts_agentid_tokens_and_refuses_others() {
     // Another tool server the credential also grants: a token for it is a token for
     // another audience.
     let elsewhere = format!("http://127.0.0.1:{}/mcp", free_port());
-    let audience = [authorization_server.issuer.as_str()];
     let resources = [fastmcp_url.as_str(), elsewhere.as_str()];
+    let audience = [
+        authorization_server.issuer.as_str(),
+        fastmcp_url.as_str(),
+        elsewhere.as_str(),
+    ];
     let scopes = ["tools:read", "tools:write"];
     let credential = world.credential(&scopes, &resources, &audience, "30m");
     let fastmcp = FastMcp::start(
@@ -882,7 +889,7 @@ fn fastmcp_jwt_verifier_accepts_agentid_eddsa_tokens() {
     let credential = world.credential(
         &["tools:read"],
         &[fastmcp_url.as_str()],
-        &[authorization_server.issuer.as_str()],
+        &[authorization_server.issuer.as_str(), fastmcp_url.as_str()],
         "30m",
     );
     let fastmcp = FastMcp::start(
@@ -1013,7 +1020,7 @@ fn mcp_sdk_client_discovers_agentid_from_the_rust_example_and_calls_a_tool() {
     let credential = world.credential(
         &["tools:read", "tools:write"],
         &[example.url.as_str()],
-        &[authorization_server.issuer.as_str()],
+        &[authorization_server.issuer.as_str(), example.url.as_str()],
         "30m",
     );
 
@@ -1155,7 +1162,7 @@ fn rust_example_refuses_dpop_bound_tokens_without_their_proof() {
     let credential = world.credential(
         &["tools:read", "tools:write"],
         &[example.url.as_str()],
-        &[authorization_server.issuer.as_str()],
+        &[authorization_server.issuer.as_str(), example.url.as_str()],
         "30m",
     );
 

@@ -55,6 +55,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.auth import OAuthMetadata, OAuthToken, ProtectedResourceMetadata
 from mcp.shared.auth_utils import check_resource_allowed, resource_url_from_server_url
+from pydantic import ValidationError
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 PRESENTATION_TYPE = "urn:agentid:params:oauth:token-type:sd-jwt-presentation"
@@ -169,6 +170,14 @@ async def discover(url: str) -> dict:
             response = await http.send(create_oauth_metadata_request(candidate))
             tried.append({"url": candidate, "status": response.status_code})
             ok, asm = await handle_auth_metadata_response(response)
+            if response.status_code == 200 and asm is None:
+                # The SDK drops a document its model refuses without a word: say why.
+                try:
+                    OAuthMetadata.model_validate_json(response.content)
+                except ValidationError as error:
+                    tried[-1]["refused_by_OAuthMetadata"] = [
+                        f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+                    ]
             if asm is not None:
                 # OAuthMetadata drops the members it does not model (nonce_endpoint).
                 raw = response.json()
