@@ -1032,6 +1032,8 @@ fn mcp_sdk_client_discovers_agentid_from_the_rust_example_and_calls_a_tool() {
             &example.url,
             "--tool",
             EXAMPLE_READ_TOOL,
+            "--arguments",
+            r#"{"order": "1234"}"#,
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
