@@ -29,10 +29,11 @@ use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use agentid_verifier::delegation::Rights;
 use agentid_verifier::dpop::jwk_thumbprint;
-use agentid_verifier::{b64url_encode, Algorithm};
+use agentid_verifier::{b64url_encode, Algorithm, PresentationRequest};
 use agentid_wallet::dpop::sign_dpop_proof;
-use agentid_wallet::{unix_now, SigningKey};
+use agentid_wallet::{unix_now, DelegationSpec, SigningKey};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
@@ -465,34 +466,30 @@ impl World {
         self.dir.path().join(name)
     }
 
-    /// Issues a task credential to the agent and returns its wallet id: `scope` on
-    /// `resources`, presentable to `audience`, for `ttl`. (The authorization server
-    /// grants a token for a resource only when it is both a granted resource and an
-    /// allowed audience, and takes presentations bound to its issuer: `audience`
-    /// holds both.)
-    fn credential(
-        &self,
-        scope: &[&str],
-        resources: &[&str],
-        audience: &[&str],
-        ttl: &str,
-    ) -> String {
-        let claims = json!({
+    /// The task claims: `scope` on `resources`, presentable to `audience`, for the
+    /// principal; delegable `depth` times.
+    fn claims(&self, scope: &[&str], resources: &[&str], audience: &[&str], depth: u64) -> Value {
+        json!({
             "task": {"id": TASK_ID, "purpose": "call MCP tools"},
             "scope": scope,
             "resources": resources,
             "audience": audience,
+            "max_delegation_depth": depth,
             "on_behalf_of": self.principal,
-        });
+        })
+    }
+
+    /// A task credential with `claims` for `subject` (a did:key), for `ttl`.
+    fn issue(&self, subject: &str, claims: &Value, ttl: &str) -> String {
         let file = self.path(&format!("claims-{}.json", unix_now_nanos()));
         std::fs::write(&file, claims.to_string()).unwrap();
-        let credential = ok(
+        ok(
             agentid(
                 &self.issuer,
                 &[
                     "issue",
                     "--subject",
-                    &self.holder,
+                    subject,
                     "--vct",
                     TASK_VCT,
                     "--claims",
@@ -504,11 +501,30 @@ impl World {
                 ],
             ),
             "issue",
+        )
+    }
+
+    /// Issues a task credential to the agent's wallet and returns its wallet id:
+    /// `scope` on `resources`, presentable to `audience`, for `ttl`. (The
+    /// authorization server grants a token for a resource only when it is both a
+    /// granted resource and an allowed audience, and takes presentations bound to its
+    /// issuer: `audience` holds both.)
+    fn credential(
+        &self,
+        scope: &[&str],
+        resources: &[&str],
+        audience: &[&str],
+        ttl: &str,
+    ) -> String {
+        let credential = self.issue(
+            &self.holder,
+            &self.claims(scope, resources, audience, 0),
+            ttl,
         );
-        let credential_file = file.with_extension("sd-jwt");
-        std::fs::write(&credential_file, credential).unwrap();
+        let file = self.path(&format!("credential-{}.sd-jwt", unix_now_nanos()));
+        std::fs::write(&file, credential).unwrap();
         ok(
-            agentid(&self.agent, &["receive", path_str(&credential_file)]),
+            agentid(&self.agent, &["receive", path_str(&file)]),
             "receive",
         )
     }
@@ -795,6 +811,38 @@ fn fastmcp_jwt_verifier_accepts_agentid_tokens_and_refuses_others() {
     assert_ne!(jwt_part(&other_signed, 0)["kid"], kid.as_str());
     let forged = rekeyed(&other_signed, &kid, &other_key);
 
+    // A sub-agent the agent delegated tools:read to: its chain's token names both.
+    let agent_key = SigningKey::generate(Algorithm::ES256);
+    let sub_agent = SigningKey::generate(Algorithm::ES256);
+    let root_claims = world.claims(&scopes, &[fastmcp_url.as_str()], &audience, 1);
+    let root = world.issue(&agent_key.did().unwrap(), &root_claims, "30m");
+    let root_exp = jwt_part(root.split('~').next().unwrap(), 1)["exp"].as_u64();
+    let rights = Rights::from_root(root_claims.as_object().unwrap(), root_exp).unwrap();
+    let spec = DelegationSpec {
+        to: sub_agent.public_key().clone(),
+        scope: Some(vec!["tools:read".to_owned()]),
+        resources: None,
+        constraints: serde_json::Map::new(),
+        lifetime_secs: 600,
+        max_depth: None,
+    };
+    let chain = agentid_wallet::delegate(&root, &agent_key, &rights, &spec, unix_now()).unwrap();
+    let chain_presentation = agentid_wallet::present_delegated(
+        &chain,
+        &sub_agent,
+        &json!({"scope": "tools:read", "resource": fastmcp_url}),
+        &PresentationRequest::new(
+            authorization_server.issuer.as_str(),
+            authorization_server.nonce().as_str(),
+        ),
+        unix_now(),
+    )
+    .unwrap();
+    let (status, delegated) =
+        authorization_server.exchange(&chain_presentation, &fastmcp_url, "tools:read", None);
+    assert_eq!(status, 200, "a delegation chain's token: {delegated}");
+    let delegated = delegated["access_token"].as_str().unwrap().to_owned();
+
     // FastMCP compares exp with its clock, no leeway: wait until it has passed.
     let deadline = Instant::now() + Duration::from_secs(6);
     while unix_now() <= expiring_exp {
@@ -807,6 +855,7 @@ fn fastmcp_jwt_verifier_accepts_agentid_tokens_and_refuses_others() {
         {"label": "accepted", "token": both, "tool": "whoami"},
         {"label": "write", "token": both, "tool": "append_note", "arguments": note},
         {"label": "read_only", "token": read_only, "tool": "whoami"},
+        {"label": "delegated", "token": delegated, "tool": "whoami"},
         {"label": "read_only_write", "token": read_only, "tool": "append_note", "arguments": note},
         {"label": "other_audience", "token": for_elsewhere, "tool": "whoami"},
         {"label": "expired", "token": expiring, "tool": "whoami"},
@@ -848,6 +897,29 @@ fn fastmcp_jwt_verifier_accepts_agentid_tokens_and_refuses_others() {
     assert_eq!(read["ok"], true, "{read}");
     assert_eq!(read["tools"], json!(["whoami"]), "{read}");
     assert_eq!(read["result"]["scopes"], json!(["tools:read"]), "{read}");
+    // A tool server with no agentid code sees who acts for whom.
+    let acting = &results["delegated"];
+    assert_eq!(acting["ok"], true, "{acting}");
+    assert_eq!(
+        acting["result"]["sub"],
+        sub_agent.did().unwrap().as_str(),
+        "{acting}"
+    );
+    assert_eq!(
+        acting["result"]["act"],
+        json!({"sub": agent_key.did().unwrap()}),
+        "the agent that delegated: {acting}"
+    );
+    assert_eq!(
+        acting["result"]["on_behalf_of"],
+        world.principal.as_str(),
+        "{acting}"
+    );
+    assert_eq!(
+        acting["result"]["scopes"],
+        json!(["tools:read"]),
+        "{acting}"
+    );
     let refused_write = &results["read_only_write"];
     assert_eq!(refused_write["ok"], false, "{refused_write}");
     assert!(
@@ -874,7 +946,7 @@ fn fastmcp_jwt_verifier_accepts_agentid_tokens_and_refuses_others() {
         )) || verdicts.contains("No matching fresh JWKS key"),
         "other_key: FastMCP did not say it has no such key:\n{verdicts}"
     );
-    println!("mcp interop: FastMCP accepted agentid's tokens per scope, refused 4 others");
+    println!("mcp interop: FastMCP accepted agentid's tokens per scope and a delegation chain's, refused 4 others");
 }
 
 /// The EdDSA option: an Ed25519 token key, FastMCP configured `algorithm="EdDSA"`.
