@@ -3,8 +3,10 @@
 //!
 //! (a) A FastMCP server (PyPI `fastmcp`, `tests/peers/mcp_fastmcp_server.py`) behind
 //!     its stock `JWTVerifier` (JWKS URI, issuer, audience of `agentid serve verifier`)
-//!     accepts a tool call with a token agentid issued for it, and refuses a token for
-//!     another audience, an expired one and one signed by another key.
+//!     accepts a tool call with a token agentid issued for it (per tool scope, and a
+//!     delegation chain's token naming its actors), and refuses a token for another
+//!     audience, an expired one and one signed by another key; and the same for an
+//!     EdDSA token key.
 //! (b) The MCP Python SDK's client (PyPI `mcp`, `tests/peers/mcp_sdk_client.py`),
 //!     given only the example Rust MCP server's URL, discovers agentid's
 //!     authorization server from its RFC 9728 metadata, exchanges a presentation for
