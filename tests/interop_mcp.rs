@@ -571,7 +571,13 @@ struct AuthorizationServer {
 impl AuthorizationServer {
     /// Listens on a free port; its issuer (`--public-url`) is `issuer`, or its own
     /// address. The token key is `key`.
-    fn start(world: &World, name: &str, key: &SigningKey, issuer: Option<&str>) -> Self {
+    fn start(
+        world: &World,
+        name: &str,
+        key: &SigningKey,
+        issuer: Option<&str>,
+        extra: &[&str],
+    ) -> Self {
         let port = free_port();
         let issuer = issuer.map_or_else(|| format!("http://127.0.0.1:{port}"), str::to_owned);
         let key_file = world.path(&format!("{name}-token-key.pem"));
@@ -593,6 +599,7 @@ impl AuthorizationServer {
             .arg(&key_file)
             .arg("--state")
             .arg(world.path(&format!("{name}-state")))
+            .args(extra)
             .env("RUST_LOG", "warn");
         let (service, _) = Service::start("agentid serve verifier", command, |line| {
             line.starts_with("listening on ")
@@ -744,7 +751,7 @@ fn fastmcp_jwt_verifier_accepts_agentid_tokens_and_refuses_others() {
     let Some(python) = peer_python() else { return };
     let world = World::new();
     let as_key = SigningKey::generate(Algorithm::ES256);
-    let authorization_server = AuthorizationServer::start(&world, "as", &as_key, None);
+    let authorization_server = AuthorizationServer::start(&world, "as", &as_key, None, &[]);
     let fastmcp_port = free_port();
     let fastmcp_url = format!("http://127.0.0.1:{fastmcp_port}/mcp");
     // Another tool server the credential also grants: a token for it is a token for
@@ -790,14 +797,23 @@ fn fastmcp_jwt_verifier_accepts_agentid_tokens_and_refuses_others() {
     let (for_elsewhere, _) =
         authorization_server.token(&world, &credential, &elsewhere, "tools:read");
 
-    // Expired: a credential that lives 3 s bounds its token's exp.
-    let short = world.credential(&scopes, &resources, &audience, "3s");
-    let (expiring, _) = authorization_server.token(&world, &short, &fastmcp_url, "tools:read");
-    let expiring_exp = jwt_part(&expiring, 1)["exp"].as_u64().unwrap();
-    assert!(
-        expiring_exp <= unix_now() + 3,
-        "the token outlives its credential: exp {expiring_exp}"
+    // Expired: the same key and issuer behind --token-max-ttl 1s, so the token is
+    // one FastMCP would take but for its exp.
+    let short_lived = AuthorizationServer::start(
+        &world,
+        "short-lived",
+        &as_key,
+        Some(&authorization_server.issuer),
+        &["--token-max-ttl", "1s"],
     );
+    let (expiring, _) = short_lived.token(&world, &credential, &fastmcp_url, "tools:read");
+    let expiring_claims = jwt_part(&expiring, 1);
+    let expiring_exp = expiring_claims["exp"].as_u64().unwrap();
+    assert!(
+        expiring_exp <= expiring_claims["iat"].as_u64().unwrap() + 1,
+        "--token-max-ttl 1s: {expiring_claims}"
+    );
+    assert_eq!(jwt_part(&expiring, 0)["kid"], kid.as_str());
 
     // Signed by another key: a second authorization server with the same issuer URL
     // and another key; and its token re-headed with the first server's kid, so
@@ -808,6 +824,7 @@ fn fastmcp_jwt_verifier_accepts_agentid_tokens_and_refuses_others() {
         "impostor",
         &other_key,
         Some(&authorization_server.issuer),
+        &[],
     );
     let (other_signed, _) = impostor.token(&world, &credential, &fastmcp_url, "tools:read");
     assert_ne!(jwt_part(&other_signed, 0)["kid"], kid.as_str());
@@ -957,7 +974,7 @@ fn fastmcp_jwt_verifier_accepts_agentid_eddsa_tokens() {
     let Some(python) = peer_python() else { return };
     let world = World::new();
     let as_key = SigningKey::generate(Algorithm::EdDSA);
-    let authorization_server = AuthorizationServer::start(&world, "as", &as_key, None);
+    let authorization_server = AuthorizationServer::start(&world, "as", &as_key, None, &[]);
     let fastmcp_port = free_port();
     let fastmcp_url = format!("http://127.0.0.1:{fastmcp_port}/mcp");
     let credential = world.credential(
@@ -1088,8 +1105,13 @@ fn mcp_sdk_client_discovers_agentid_from_the_rust_example_and_calls_a_tool() {
         return;
     };
     let world = World::new();
-    let authorization_server =
-        AuthorizationServer::start(&world, "as", &SigningKey::generate(Algorithm::ES256), None);
+    let authorization_server = AuthorizationServer::start(
+        &world,
+        "as",
+        &SigningKey::generate(Algorithm::ES256),
+        None,
+        &[],
+    );
     let example = Example::start(&binary, &authorization_server);
     let credential = world.credential(
         &["tools:read", "tools:write"],
@@ -1232,8 +1254,13 @@ fn rust_example_refuses_dpop_bound_tokens_without_their_proof() {
         return;
     };
     let world = World::new();
-    let authorization_server =
-        AuthorizationServer::start(&world, "as", &SigningKey::generate(Algorithm::ES256), None);
+    let authorization_server = AuthorizationServer::start(
+        &world,
+        "as",
+        &SigningKey::generate(Algorithm::ES256),
+        None,
+        &[],
+    );
     let example = Example::start(&binary, &authorization_server);
     let credential = world.credential(
         &["tools:read", "tools:write"],
