@@ -47,10 +47,14 @@ fn fixture() -> Fixture {
     let as_key = SigningKey::generate(Algorithm::ES256);
     let kid = jwk_thumbprint(as_key.public_key());
     let mut keys = JwkSet::new();
-    keys.insert(kid.clone(), as_key.public_key().clone()).unwrap();
+    keys.insert(kid.clone(), as_key.public_key().clone())
+        .unwrap();
     let config = GuardConfig::new(RESOURCE)
         .unwrap()
-        .with_issuer(IssuerConfig::new(ISSUER, JwksSource::Static(Arc::new(keys))))
+        .with_issuer(IssuerConfig::new(
+            ISSUER,
+            JwksSource::Static(Arc::new(keys)),
+        ))
         .with_replay_capacity(2_000_000);
     let handler = || async { "ok" };
     let plain = Router::new().route("/mcp", get(handler));
@@ -92,7 +96,14 @@ impl Fixture {
     }
 
     fn dpop_request(&self) -> Request<Body> {
-        let proof = sign_dpop_proof(&self.dpop_key, "GET", RESOURCE, Some(&self.bound), None, unix_now());
+        let proof = sign_dpop_proof(
+            &self.dpop_key,
+            "GET",
+            RESOURCE,
+            Some(&self.bound),
+            None,
+            unix_now(),
+        );
         request(Some(format!("DPoP {}", self.bound)), Some(proof))
     }
 }
@@ -129,13 +140,25 @@ fn main() {
         .configure_from_args();
     let mut group = criterion.benchmark_group("guard");
     group.bench_function("no guard", |b| {
-        b.iter_batched(|| request(None, None), |r| call(&runtime, &fixture.plain, r), BatchSize::SmallInput)
+        b.iter_batched(
+            || request(None, None),
+            |r| call(&runtime, &fixture.plain, r),
+            BatchSize::SmallInput,
+        )
     });
     group.bench_function("bearer token", |b| {
-        b.iter_batched(|| fixture.bearer_request(), |r| call(&runtime, &fixture.guarded, r), BatchSize::SmallInput)
+        b.iter_batched(
+            || fixture.bearer_request(),
+            |r| call(&runtime, &fixture.guarded, r),
+            BatchSize::SmallInput,
+        )
     });
     group.bench_function("DPoP-bound token", |b| {
-        b.iter_batched(|| fixture.dpop_request(), |r| call(&runtime, &fixture.guarded, r), BatchSize::SmallInput)
+        b.iter_batched(
+            || fixture.dpop_request(),
+            |r| call(&runtime, &fixture.guarded, r),
+            BatchSize::SmallInput,
+        )
     });
     group.finish();
     criterion.final_summary();

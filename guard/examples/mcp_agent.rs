@@ -85,7 +85,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let metadata = get_json(
         &http,
-        &format!("{}/.well-known/oauth-authorization-server", issuer.trim_end_matches('/')),
+        &format!(
+            "{}/.well-known/oauth-authorization-server",
+            issuer.trim_end_matches('/')
+        ),
     )
     .await?;
     let endpoint = |name: &str| -> Result<String, Box<dyn std::error::Error>> {
@@ -95,7 +98,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or(format!("the authorization server's metadata has no {name}"))?
             .to_owned())
     };
-    let (nonce_endpoint, token_endpoint) = (endpoint("nonce_endpoint")?, endpoint("token_endpoint")?);
+    let (nonce_endpoint, token_endpoint) =
+        (endpoint("nonce_endpoint")?, endpoint("token_endpoint")?);
 
     // The presentation, bound to the authorization server and one of its nonces.
     let nonce = post(&http, &nonce_endpoint, None, None).await?;
@@ -112,7 +116,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The token exchange (RFC 8693), optionally DPoP-bound (RFC 9449 §5).
     let dpop_key = args.dpop.then(|| SigningKey::generate(Algorithm::ES256));
     let form = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange")
+        .append_pair(
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        )
         .append_pair("subject_token", &presentation)
         .append_pair("subject_token_type", SUBJECT_TOKEN_TYPE)
         .append_pair("resource", &args.resource)
@@ -217,7 +224,10 @@ async fn post(
     let mut request = http.post(url);
     if let Some(form) = form {
         request = request
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .body(form);
     }
     if let Some(proof) = dpop {
@@ -299,7 +309,9 @@ impl StreamableHttpClient for DpopHttpClient {
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), StreamableHttpError<Self::Error>> {
         let headers = self.headers("DELETE", &uri, custom_headers);
-        self.inner.delete_session(uri, session_id, None, headers).await
+        self.inner
+            .delete_session(uri, session_id, None, headers)
+            .await
     }
 
     async fn get_stream(
@@ -309,8 +321,10 @@ impl StreamableHttpClient for DpopHttpClient {
         last_event_id: Option<String>,
         _auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
-    ) -> Result<BoxStream<'static, Result<sse_stream::Sse, SseError>>, StreamableHttpError<Self::Error>>
-    {
+    ) -> Result<
+        BoxStream<'static, Result<sse_stream::Sse, SseError>>,
+        StreamableHttpError<Self::Error>,
+    > {
         let headers = self.headers("GET", &uri, custom_headers);
         self.inner
             .get_stream(uri, session_id, last_event_id, None, headers)

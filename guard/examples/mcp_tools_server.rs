@@ -129,7 +129,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let resource = url::Url::parse(&args.resource)?;
     let mount = resource.path().trim_end_matches('/').to_owned();
-    let mount = if mount.is_empty() { "/".to_owned() } else { mount };
+    let mount = if mount.is_empty() {
+        "/".to_owned()
+    } else {
+        mount
+    };
 
     let mut jwks = JwksOptions::default();
     jwks.allow_http = args.allow_http;
@@ -184,5 +188,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn tracing_subscriber_init() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

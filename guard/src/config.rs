@@ -215,9 +215,10 @@ impl GuardConfig {
         self
     }
 
-    /// Per-tool scopes for MCP: the JSON-RPC body of each `POST` a route needs a token
-    /// for is read (at most [`GuardConfig::with_max_mcp_body_bytes`]), and each
-    /// `tools/call` needs the scope of its tool. The body is handed on untouched.
+    /// Per-tool scopes for MCP: the JSON-RPC body of each `POST` under the resource's
+    /// path (the MCP endpoint) that needs a token is read (at most
+    /// [`GuardConfig::with_max_mcp_body_bytes`]), and each `tools/call` needs the
+    /// scope of its tool. The body is handed on untouched.
     pub fn with_tools(mut self, tools: ToolScopes) -> Self {
         self.tools = Some(tools);
         self
@@ -257,5 +258,4 @@ impl GuardConfig {
         let path = self.resource.path().trim_end_matches('/');
         format!("{}{path}", crate::metadata::WELL_KNOWN)
     }
-
 }

@@ -199,13 +199,25 @@ mod tests {
             direct.nonce_expiry(&nonce, "https://tools.example/mcp", 1000),
             Some(1120)
         );
-        assert_eq!(direct.nonce_expiry(&nonce, "https://tools.example/mcp", 1121), None);
-        assert_eq!(direct.nonce_expiry(&nonce, "https://other.example/mcp", 1000), None);
+        assert_eq!(
+            direct.nonce_expiry(&nonce, "https://tools.example/mcp", 1121),
+            None
+        );
+        assert_eq!(
+            direct.nonce_expiry(&nonce, "https://other.example/mcp", 1000),
+            None
+        );
         let other = direct.clone().with_secret([9; 32]);
-        assert_eq!(other.nonce_expiry(&nonce, "https://tools.example/mcp", 1000), None);
+        assert_eq!(
+            other.nonce_expiry(&nonce, "https://tools.example/mcp", 1000),
+            None
+        );
         let mut tampered = nonce.into_bytes();
         tampered[3] ^= 1;
         let tampered = String::from_utf8(tampered).unwrap_or_default();
-        assert_eq!(direct.nonce_expiry(&tampered, "https://tools.example/mcp", 1000), None);
+        assert_eq!(
+            direct.nonce_expiry(&tampered, "https://tools.example/mcp", 1000),
+            None
+        );
     }
 }

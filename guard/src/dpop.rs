@@ -59,7 +59,10 @@ pub(crate) fn check_proof(
         },
     )
     .map_err(|error| Refusal::InvalidDpopProof(error.to_string()))?;
-    let bound = token.jkt.as_deref().is_some_and(|jkt| verified.is_bound_to(jkt));
+    let bound = token
+        .jkt
+        .as_deref()
+        .is_some_and(|jkt| verified.is_bound_to(jkt));
     if !bound {
         return Err(Refusal::InvalidDpopProof(
             "the DPoP proof is not made with the key the token is bound to".into(),

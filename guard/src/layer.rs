@@ -33,7 +33,9 @@ pub struct GuardLayer {
 
 impl std::fmt::Debug for GuardLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("GuardLayer").field(&self.state.config).finish()
+        f.debug_tuple("GuardLayer")
+            .field(&self.state.config)
+            .finish()
     }
 }
 
@@ -126,7 +128,11 @@ where
 /// [`AccessToken`] (or [`crate::DirectPresentation`]) in its extensions.
 async fn admit(state: &GuardState, request: Request<Body>) -> Result<Request<Body>, Refusal> {
     let (mut parts, body) = request.into_parts();
-    let mut needed = match state.config.routes.requirement(&parts.method, parts.uri.path()) {
+    let mut needed = match state
+        .config
+        .routes
+        .requirement(&parts.method, parts.uri.path())
+    {
         Requirement::Public => return Ok(Request::from_parts(parts, body)),
         Requirement::Scopes(scopes) => scopes,
     };
@@ -154,7 +160,7 @@ async fn admit(state: &GuardState, request: Request<Body>) -> Result<Request<Bod
         Credentials::Direct { .. } => None,
     };
     let body = match &state.config.tools {
-        Some(tools) if parts.method == Method::POST => {
+        Some(tools) if parts.method == Method::POST && state.is_mcp_path(parts.uri.path()) => {
             let bytes = read_bounded(body, state.config.max_mcp_body_bytes).await?;
             for scope in crate::mcp::tool_scopes(&bytes, tools, scheme)? {
                 if !needed.contains(&scope) {
@@ -207,7 +213,9 @@ async fn read_bounded(body: Body, max: usize) -> Result<Bytes, Refusal> {
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(Refusal::BodyTooLarge),
-        Err(_) => Err(Refusal::InvalidRequest("the request body could not be read")),
+        Err(_) => Err(Refusal::InvalidRequest(
+            "the request body could not be read",
+        )),
     }
 }
 

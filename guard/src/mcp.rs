@@ -31,7 +31,9 @@ pub(crate) fn tool_scopes(
     let mut needed: Vec<String> = Vec::new();
     for message in messages {
         let Some(object) = message.as_object() else {
-            return Err(Refusal::InvalidRequest("a JSON-RPC message is not an object"));
+            return Err(Refusal::InvalidRequest(
+                "a JSON-RPC message is not an object",
+            ));
         };
         if object.get("method").and_then(Value::as_str) != Some("tools/call") {
             continue;
@@ -66,7 +68,9 @@ mod tests {
     }
 
     fn call(name: &str) -> String {
-        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{name}","arguments":{{}}}}}}"#)
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{name}","arguments":{{}}}}}}"#
+        )
     }
 
     #[test]
@@ -74,7 +78,12 @@ mod tests {
         let scopes = |body: &str| tool_scopes(body.as_bytes(), &tools(), Scheme::Bearer);
         assert_eq!(scopes(&call("lookup_order")), Ok(vec!["tools:read".into()]));
         assert_eq!(
-            scopes(&format!("[{},{},{}]", call("refund_order"), call("lookup_order"), call("refund_order"))),
+            scopes(&format!(
+                "[{},{},{}]",
+                call("refund_order"),
+                call("lookup_order"),
+                call("refund_order")
+            )),
             Ok(vec!["tools:write".into(), "tools:read".into()])
         );
         assert_eq!(
@@ -91,7 +100,10 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}"#,
             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":7}}"#,
         ] {
-            assert!(matches!(scopes(bad), Err(Refusal::InvalidRequest(_))), "{bad}");
+            assert!(
+                matches!(scopes(bad), Err(Refusal::InvalidRequest(_))),
+                "{bad}"
+            );
         }
     }
 }

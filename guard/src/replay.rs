@@ -44,7 +44,12 @@ impl ReplayCache {
     }
 
     /// Records `parts` (hashed together, each length-prefixed) until `expires_at`.
-    pub(crate) fn record(&self, parts: &[&[u8]], expires_at: u64, now: u64) -> Result<(), NotRecorded> {
+    pub(crate) fn record(
+        &self,
+        parts: &[&[u8]],
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), NotRecorded> {
         let mut hasher = Sha256::new();
         for part in parts {
             hasher.update((part.len() as u64).to_be_bytes());
@@ -76,7 +81,10 @@ impl ReplayCache {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.entries.lock().map(|e| e.seen.len()).unwrap_or_default()
+        self.entries
+            .lock()
+            .map(|e| e.seen.len())
+            .unwrap_or_default()
     }
 }
 
@@ -88,15 +96,24 @@ mod tests {
     fn a_value_is_refused_until_it_expires_and_a_full_cache_refuses_new_ones() {
         let cache = ReplayCache::new(2);
         assert_eq!(cache.record(&[b"k", b"a"], 100, 10), Ok(()));
-        assert_eq!(cache.record(&[b"k", b"a"], 100, 11), Err(NotRecorded::Replayed));
+        assert_eq!(
+            cache.record(&[b"k", b"a"], 100, 11),
+            Err(NotRecorded::Replayed)
+        );
         // Length prefixes: ("ka", "") is not ("k", "a").
         assert_eq!(cache.record(&[b"ka", b""], 50, 12), Ok(()));
         assert_eq!(cache.record(&[b"k", b"b"], 100, 13), Err(NotRecorded::Full));
-        assert_eq!(cache.record(&[b"k", b"a"], 100, 13), Err(NotRecorded::Replayed));
+        assert_eq!(
+            cache.record(&[b"k", b"a"], 100, 13),
+            Err(NotRecorded::Replayed)
+        );
         // Once the second entry expired there is room again; the first is still held.
         assert_eq!(cache.record(&[b"k", b"b"], 100, 51), Ok(()));
         assert_eq!(cache.len(), 2);
-        assert_eq!(cache.record(&[b"k", b"a"], 100, 99), Err(NotRecorded::Replayed));
+        assert_eq!(
+            cache.record(&[b"k", b"a"], 100, 99),
+            Err(NotRecorded::Replayed)
+        );
         assert_eq!(cache.record(&[b"k", b"a"], 200, 101), Ok(()));
     }
 }

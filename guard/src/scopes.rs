@@ -119,7 +119,7 @@ impl RouteScopes {
 }
 
 /// True when `path` is `prefix` or lies under it at a segment boundary.
-fn under(path: &str, prefix: &str) -> bool {
+pub(crate) fn under(path: &str, prefix: &str) -> bool {
     match path.strip_prefix(prefix) {
         Some(rest) => rest.is_empty() || rest.starts_with('/') || prefix.is_empty(),
         None => false,
@@ -144,7 +144,10 @@ impl ToolScopes {
 
     /// The tool `name` needs `scope`.
     pub fn tool(mut self, name: impl Into<String>, scope: impl Into<String>) -> Self {
-        self.tools.entry(name.into()).or_default().push(scope.into());
+        self.tools
+            .entry(name.into())
+            .or_default()
+            .push(scope.into());
         self
     }
 
@@ -173,7 +176,10 @@ mod tests {
             .public("/health")
             .route(Some(Method::POST), "/orders", ["orders:write"])
             .route(None, "/orders/", ["orders:read"]);
-        assert_eq!(routes.requirement(&Method::GET, "/health"), Requirement::Public);
+        assert_eq!(
+            routes.requirement(&Method::GET, "/health"),
+            Requirement::Public
+        );
         assert_eq!(
             routes.requirement(&Method::POST, "/orders/7"),
             Requirement::Scopes(vec!["orders:write".into()])

@@ -33,8 +33,14 @@ pub(crate) struct GuardState {
 /// The credentials a request carries.
 pub(crate) enum Credentials<'a> {
     Bearer(&'a str),
-    Dpop { token: &'a str, proof: Option<&'a str> },
-    Direct { presentation: &'a str, nonce: Option<&'a str> },
+    Dpop {
+        token: &'a str,
+        proof: Option<&'a str>,
+    },
+    Direct {
+        presentation: &'a str,
+        nonce: Option<&'a str>,
+    },
 }
 
 /// Seconds since the Unix epoch.
@@ -79,6 +85,11 @@ impl GuardState {
     /// and the request's path (no query, no fragment).
     pub(crate) fn external_url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
+    }
+
+    /// True under the resource's own path: the MCP endpoint, where tool calls are read.
+    pub(crate) fn is_mcp_path(&self, path: &str) -> bool {
+        crate::scopes::under(path, self.config.resource.path().trim_end_matches('/'))
     }
 
     /// True for the metadata paths: the root form and the path-inserted one.
@@ -186,9 +197,8 @@ impl GuardState {
             },
             Scheme::AgentId => Credentials::Direct {
                 presentation: credentials,
-                nonce: single(crate::direct::NONCE_HEADER).map_err(|()| {
-                    Refusal::InvalidRequest("more than one AgentID-Nonce header")
-                })?,
+                nonce: single(crate::direct::NONCE_HEADER)
+                    .map_err(|()| Refusal::InvalidRequest("more than one AgentID-Nonce header"))?,
             },
         })
     }

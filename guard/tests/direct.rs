@@ -76,8 +76,7 @@ async fn start() -> Setup {
 }
 
 fn tool_call(name: &str) -> String {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name}})
-        .to_string()
+    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name}}).to_string()
 }
 
 impl Setup {
@@ -140,16 +139,22 @@ async fn direct_refusals_other_audience_forged_nonce_and_scope_beyond_the_creden
     let setup = start().await;
     let nonce = setup.nonce().await;
     let elsewhere = setup.present("https://other.example/mcp", &nonce);
-    let response = setup.send(&elsewhere, &nonce, tool_call("lookup_order")).await;
+    let response = setup
+        .send(&elsewhere, &nonce, tool_call("lookup_order"))
+        .await;
     assert_eq!(response.status(), 401);
 
     let forged = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let presentation = setup.present(&setup.resource, forged);
-    let response = setup.send(&presentation, forged, tool_call("lookup_order")).await;
+    let response = setup
+        .send(&presentation, forged, tool_call("lookup_order"))
+        .await;
     assert_eq!(response.status(), 401);
 
     let presentation = setup.present(&setup.resource, &nonce);
-    let response = setup.send(&presentation, &nonce, tool_call("refund_order")).await;
+    let response = setup
+        .send(&presentation, &nonce, tool_call("refund_order"))
+        .await;
     assert_eq!(response.status(), 403);
     let challenges: Vec<String> = response
         .headers()
@@ -160,7 +165,8 @@ async fn direct_refusals_other_audience_forged_nonce_and_scope_beyond_the_creden
     assert!(
         challenges
             .iter()
-            .any(|c| c.starts_with("AgentID error=\"insufficient_scope\"") && c.contains("scope=\"tools:write\"")),
+            .any(|c| c.starts_with("AgentID error=\"insufficient_scope\"")
+                && c.contains("scope=\"tools:write\"")),
         "{challenges:?}"
     );
 }

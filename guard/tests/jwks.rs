@@ -66,7 +66,11 @@ async fn a_flood_of_made_up_kids_costs_the_authorization_server_one_fetch_per_in
         let bogus = SigningKey::generate(Algorithm::ES256);
         assert_eq!(status(&app, &auth.token_with(&bogus, &claims)).await, 401);
     }
-    assert!(auth.hits() <= before + 1, "{} fetches", auth.hits() - before);
+    assert!(
+        auth.hits() <= before + 1,
+        "{} fetches",
+        auth.hits() - before
+    );
     // The real key still works meanwhile.
     assert_eq!(status(&app, &auth.token(&claims)).await, 200);
 }

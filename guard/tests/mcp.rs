@@ -59,7 +59,10 @@ async fn start(auth: &AuthServer) -> String {
     let resource = format!("http://{}/mcp", listener.local_addr().unwrap());
     let config = GuardConfig::new(&resource)
         .unwrap()
-        .with_issuer(IssuerConfig::new(&auth.issuer, JwksSource::Uri(auth.jwks_uri())))
+        .with_issuer(IssuerConfig::new(
+            &auth.issuer,
+            JwksSource::Uri(auth.jwks_uri()),
+        ))
         .with_jwks_options(jwks_options(Duration::from_secs(1)))
         .with_tools(
             ToolScopes::new()
@@ -113,7 +116,9 @@ async fn rmcp_client_without_a_token_is_told_where_the_metadata_is() {
     let auth = AuthServer::start().await;
     let resource = start(&auth).await;
     let transport = StreamableHttpClientTransport::from_uri(resource.as_str());
-    let error = ().serve(transport).await.err().expect("refused");
+    let Err(error) = ().serve(transport).await else {
+        panic!("a client without a token was let in");
+    };
     let text = format!("{error:?}");
     assert!(text.contains("resource_metadata"), "{text}");
 }

@@ -25,7 +25,9 @@ async fn assert_invalid_token(response: reqwest::Response, scheme: &str) {
             .any(|c| c.starts_with(&format!("{scheme} error=\"invalid_token\""))),
         "{challenges:?}"
     );
-    assert!(challenges.iter().all(|c| c.contains("resource_metadata=\"")));
+    assert!(challenges
+        .iter()
+        .all(|c| c.contains("resource_metadata=\"")));
     assert_eq!(body(response).await["error"], "invalid_token");
 }
 
@@ -79,7 +81,10 @@ async fn malformed_badly_signed_and_foreign_tokens_are_401_invalid_token() {
     let cases = [
         ("malformed", "abc.def".to_owned()),
         ("not a JWS at all", "secret-token-value".to_owned()),
-        ("bad signature", format!("{input}.{}", b64url_encode(&[1u8; 64]))),
+        (
+            "bad signature",
+            format!("{input}.{}", b64url_encode(&[1u8; 64])),
+        ),
         ("other key", auth.token_with(&other_key, &claims)),
         ("other key under the AS's kid", {
             let header = json!({"alg": "ES256", "typ": "at+jwt", "kid": kid(&auth.key)});
@@ -146,7 +151,10 @@ async fn rfc6750_section3_1_missing_route_scope_is_403_naming_it() {
         .unwrap();
     assert_eq!(response.status(), 403);
     let challenge = &challenges(&response)[0];
-    assert!(challenge.starts_with("Bearer error=\"insufficient_scope\""), "{challenge}");
+    assert!(
+        challenge.starts_with("Bearer error=\"insufficient_scope\""),
+        "{challenge}"
+    );
     assert!(challenge.contains("scope=\"orders:read\""), "{challenge}");
     assert_eq!(body(response).await["error"], "insufficient_scope");
     let token = auth.token(&auth.claims(&app.resource, "orders:read"));
@@ -179,13 +187,21 @@ async fn per_tool_scopes_single_batch_unknown_and_the_body_handed_on_untouched()
     let call = tool_call("lookup_order");
     let response = post(&reader, call.clone()).await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(body(response).await["body"], call, "the body reaches the handler as sent");
+    assert_eq!(
+        body(response).await["body"],
+        call,
+        "the body reaches the handler as sent"
+    );
 
     let response = post(&reader, tool_call("refund_order")).await.unwrap();
     assert_eq!(response.status(), 403);
     assert!(challenges(&response)[0].contains("scope=\"tools:write\""));
 
-    let batch = format!("[{},{}]", tool_call("lookup_order"), tool_call("refund_order"));
+    let batch = format!(
+        "[{},{}]",
+        tool_call("lookup_order"),
+        tool_call("refund_order")
+    );
     let response = post(&reader, batch.clone()).await.unwrap();
     assert_eq!(response.status(), 403);
     assert!(challenges(&response)[0].contains("scope=\"tools:read tools:write\""));
@@ -198,7 +214,10 @@ async fn per_tool_scopes_single_batch_unknown_and_the_body_handed_on_untouched()
 
     let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
     assert_eq!(post(&reader, list).await.unwrap().status(), 200);
-    assert_eq!(post(&reader, "{not json".into()).await.unwrap().status(), 400);
+    assert_eq!(
+        post(&reader, "{not json".into()).await.unwrap().status(),
+        400
+    );
     let huge = format!("[{}]", vec![tool_call("lookup_order"); 12_000].join(","));
     assert!(huge.len() > agentid_guard::DEFAULT_MAX_MCP_BODY_BYTES);
     assert_eq!(post(&reader, huge).await.unwrap().status(), 413);
@@ -263,17 +282,34 @@ async fn rfc9449_section7_dpop_bound_tokens_need_a_fresh_proof_for_this_request(
     );
 
     let other = bound_token(&auth, &app.resource, "tools:read");
-    let other_key_proof =
-        sign_dpop_proof(&other.key, "GET", &url, Some(&bound.token), None, now());
+    let other_key_proof = sign_dpop_proof(&other.key, "GET", &url, Some(&bound.token), None, now());
     let cases = [
         ("no proof", None),
         ("garbage proof", Some("not-a-proof".to_owned())),
-        ("another URL", Some(proof("GET", &app.url("/orders"), &bound.token, now()))),
-        ("another origin", Some(proof("GET", "http://evil.example/mcp", &bound.token, now()))),
-        ("another method", Some(proof("POST", &url, &bound.token, now()))),
-        ("another token (ath)", Some(proof("GET", &url, &other.token, now()))),
-        ("stale iat", Some(proof("GET", &url, &bound.token, now() - 3600))),
-        ("iat in the future", Some(proof("GET", &url, &bound.token, now() + 3600))),
+        (
+            "another URL",
+            Some(proof("GET", &app.url("/orders"), &bound.token, now())),
+        ),
+        (
+            "another origin",
+            Some(proof("GET", "http://evil.example/mcp", &bound.token, now())),
+        ),
+        (
+            "another method",
+            Some(proof("POST", &url, &bound.token, now())),
+        ),
+        (
+            "another token (ath)",
+            Some(proof("GET", &url, &other.token, now())),
+        ),
+        (
+            "stale iat",
+            Some(proof("GET", &url, &bound.token, now() - 3600)),
+        ),
+        (
+            "iat in the future",
+            Some(proof("GET", &url, &bound.token, now() + 3600)),
+        ),
         ("another key than cnf.jkt", Some(other_key_proof)),
     ];
     for (case, proof) in cases {
@@ -286,12 +322,35 @@ async fn rfc9449_section7_dpop_bound_tokens_need_a_fresh_proof_for_this_request(
                 .any(|c| c.starts_with("DPoP error=\"invalid_dpop_proof\"")),
             "{case}: {challenges:?}"
         );
-        assert_eq!(body(response).await["error"], "invalid_dpop_proof", "{case}");
+        assert_eq!(
+            body(response).await["error"],
+            "invalid_dpop_proof",
+            "{case}"
+        );
     }
+
+    // RFC 9449 §4.3 check 1: one DPoP header, not two.
+    let response = app
+        .client
+        .get(&url)
+        .header("authorization", format!("DPoP {}", bound.token))
+        .header("dpop", proof("GET", &url, &bound.token, now()))
+        .header("dpop", proof("GET", &url, &bound.token, now()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(body(response).await["error"], "invalid_dpop_proof");
 
     // A replayed proof: the first use passes, the second is refused.
     let once = proof("GET", &url, &bound.token, now());
-    assert_eq!(get(&bound.token, Some(once.clone())).await.unwrap().status(), 200);
+    assert_eq!(
+        get(&bound.token, Some(once.clone()))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let replay = get(&bound.token, Some(once)).await.unwrap();
     assert_eq!(replay.status(), 401);
     assert_eq!(body(replay).await["error"], "invalid_dpop_proof");
@@ -317,7 +376,10 @@ async fn rfc9449_section7_1_a_bound_token_used_as_bearer_and_an_unbound_one_as_d
         .client
         .get(app.url("/mcp"))
         .header("authorization", format!("DPoP {unbound}"))
-        .header("dpop", sign_dpop_proof(&key, "GET", &app.url("/mcp"), Some(&unbound), None, now()))
+        .header(
+            "dpop",
+            sign_dpop_proof(&key, "GET", &app.url("/mcp"), Some(&unbound), None, now()),
+        )
         .send()
         .await
         .unwrap();
@@ -358,7 +420,10 @@ async fn a_full_replay_cache_refuses_new_proofs_with_503_rather_than_forget_one(
         app.client
             .get(&url)
             .header("authorization", format!("DPoP {}", bound.token))
-            .header("dpop", sign_dpop_proof(&bound.key, "GET", &url, Some(&bound.token), None, now()))
+            .header(
+                "dpop",
+                sign_dpop_proof(&bound.key, "GET", &url, Some(&bound.token), None, now()),
+            )
             .send()
     };
     assert_eq!(send().await.unwrap().status(), 200);

@@ -179,11 +179,11 @@ impl App {
             .with_dpop_required(options.dpop_required)
             .with_replay_capacity(options.replay_capacity)
             .with_jwks_options(jwks_options(options.min_refetch))
-            .with_routes(
-                RouteScopes::new()
-                    .public("/health")
-                    .route(None, "/orders", ["orders:read"]),
-            )
+            .with_routes(RouteScopes::new().public("/health").route(
+                None,
+                "/orders",
+                ["orders:read"],
+            ))
             .with_tools(
                 ToolScopes::new()
                     .tool("lookup_order", "tools:read")

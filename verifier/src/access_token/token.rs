@@ -25,10 +25,20 @@ const MAX_LIST_ENTRIES: usize = 64;
 /// A parsed access token whose signature and claims are not checked yet.
 ///
 /// Its issuer and key id are untrusted hints, useful only to pick which
-/// authorization server's keys to validate it with.
-#[derive(Debug, Clone)]
+/// authorization server's keys to validate it with. `Debug` shows the algorithm
+/// and key id only: never the claims or the token.
+#[derive(Clone)]
 pub struct UnverifiedAccessToken<'a> {
     jws: CompactJws<'a>,
+}
+
+impl std::fmt::Debug for UnverifiedAccessToken<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnverifiedAccessToken")
+            .field("alg", &self.jws.alg)
+            .field("kid", &self.jws.kid)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> UnverifiedAccessToken<'a> {
