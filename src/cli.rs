@@ -566,7 +566,7 @@ pub(crate) enum ServeCommand {
     /// /v1/presentations/verify-batch, GET /healthz and GET /openapi.json (its
     /// OpenAPI 3.1 description). Logs go to standard error
     /// (RUST_LOG, default info); stops on SIGTERM or Ctrl-C.
-    Verifier(ServeVerifierArgs),
+    Verifier(Box<ServeVerifierArgs>),
 }
 
 #[derive(Debug, Clone, Args)]
