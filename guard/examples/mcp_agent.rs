@@ -83,14 +83,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(issuer) => issuer.clone(),
         None => discover_authorization_server(&http, &args.resource).await?,
     };
-    let metadata = get_json(
-        &http,
-        &format!(
-            "{}/.well-known/oauth-authorization-server",
-            issuer.trim_end_matches('/')
-        ),
-    )
-    .await?;
+    // RFC 8414 §3.1: the well-known path goes between the issuer's origin and path.
+    let issuer_url = url::Url::parse(&issuer)?;
+    let metadata_url = format!(
+        "{}/.well-known/oauth-authorization-server{}",
+        issuer_url.origin().ascii_serialization(),
+        issuer_url.path().trim_end_matches('/')
+    );
+    let metadata = get_json(&http, &metadata_url).await?;
+    if metadata["issuer"].as_str() != Some(issuer.as_str()) {
+        return Err(
+            "the authorization server's metadata names another issuer (RFC 8414 §3.3)".into(),
+        );
+    }
     let endpoint = |name: &str| -> Result<String, Box<dyn std::error::Error>> {
         Ok(metadata
             .get(name)

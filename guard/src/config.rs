@@ -259,3 +259,39 @@ impl GuardConfig {
         format!("{}{path}", crate::metadata::WELL_KNOWN)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8707_resources_are_absolute_urls_without_query_or_fragment() {
+        for bad in [
+            "tools.example/mcp",
+            "/mcp",
+            "ftp://tools.example/mcp",
+            "https://tools.example/mcp?x=1",
+            "https://tools.example/mcp#f",
+            "https://user:pw@tools.example/mcp",
+            "urn:agentid:tools",
+        ] {
+            assert!(GuardConfig::new(bad).is_err(), "{bad}");
+        }
+        let config = GuardConfig::new("https://tools.example").unwrap();
+        assert_eq!(config.resource(), "https://tools.example");
+        assert_eq!(
+            config.metadata_url(),
+            "https://tools.example/.well-known/oauth-protected-resource"
+        );
+    }
+
+    #[test]
+    fn rfc9728_section3_1_the_well_known_path_is_inserted_before_the_resource_path() {
+        let config = GuardConfig::new("https://tools.example:8443/a/mcp/").unwrap();
+        assert_eq!(
+            config.metadata_url(),
+            "https://tools.example:8443/.well-known/oauth-protected-resource/a/mcp"
+        );
+        assert_eq!(config.origin(), "https://tools.example:8443");
+    }
+}

@@ -224,3 +224,23 @@ pub fn challenges(response: &reqwest::Response) -> Vec<String> {
         .map(|value| value.to_str().unwrap().to_owned())
         .collect()
 }
+
+pub async fn body(response: reqwest::Response) -> Value {
+    response.json().await.unwrap()
+}
+
+/// Asserts a 401 `invalid_token` on the challenge of `scheme`.
+pub async fn assert_invalid_token(response: reqwest::Response, scheme: &str) {
+    assert_eq!(response.status(), 401);
+    let challenges = challenges(&response);
+    assert!(
+        challenges
+            .iter()
+            .any(|c| c.starts_with(&format!("{scheme} error=\"invalid_token\""))),
+        "{challenges:?}"
+    );
+    assert!(challenges
+        .iter()
+        .all(|c| c.contains("resource_metadata=\"")));
+    assert_eq!(body(response).await["error"], "invalid_token");
+}

@@ -357,3 +357,34 @@ fn the_unverified_issuer_and_kid_are_readable_before_validation() {
     assert_eq!(parsed.kid(), Some(key.kid().as_str()));
     assert!(validator().validate_parsed(parsed, &key.set(), NOW).is_ok());
 }
+
+mod mutations {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any change of one character of a valid token (header, claims, signature
+        /// or a separator) makes it invalid, and never panics.
+        #[test]
+        fn any_one_character_change_is_refused(position in 0usize..4096, replacement in 0u8..128) {
+            let key = Key::p256();
+            let token = key.token(&claims());
+            let position = position % token.len();
+            let original = token.as_bytes()[position];
+            prop_assume!(replacement != original);
+            let mut mutated = token.into_bytes();
+            mutated[position] = replacement;
+            let mutated = String::from_utf8(mutated).unwrap();
+            prop_assert!(validator().validate(&mutated, &key.set(), NOW).is_err());
+        }
+
+        /// Arbitrary JWK set documents and tokens are refused or accepted, never a panic.
+        #[test]
+        fn arbitrary_input_never_panics(jwks in ".{0,300}", token in "[A-Za-z0-9._~-]{0,300}") {
+            let _ = JwkSet::from_json(jwks.as_bytes());
+            let _ = validator().validate(&token, &Key::ed().set(), NOW);
+        }
+    }
+}
