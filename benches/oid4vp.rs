@@ -20,10 +20,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "support/load.rs"]
+mod load;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +38,8 @@ use agentid_verifier::{Algorithm, Policy, PresentationRequest, TrustStore, Verif
 use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SigningKey, TASK_VCT};
 use criterion::{criterion_group, Criterion};
 use serde_json::{json, Value};
+
+use load::{run_clients, stop, Load};
 
 const NOW: u64 = 1_800_000_000;
 const CLIENT_ID: &str = "redirect_uri:https://verifier.example/v1/oid4vp/responses/r1";
@@ -214,13 +218,6 @@ criterion_group! {
     targets = response_benches
 }
 
-#[derive(Clone, Copy)]
-struct Load {
-    clients: usize,
-    requests: usize,
-    max_time: Duration,
-}
-
 const FULL: Load = Load {
     clients: 8,
     requests: 4_000,
@@ -372,45 +369,6 @@ async fn service_run(state: Option<String>, load: &Load) -> (f64, f64) {
     (create_rate, flow_rate)
 }
 
-/// `load.clients` tasks run `step` until `load.requests` are done or
-/// `load.max_time` has passed; every step must succeed. Steps per second.
-async fn run_clients<F, Fut>(load: &Load, step: F) -> f64
-where
-    F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send + 'static,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let requests = load.requests;
-    let deadline = Instant::now() + load.max_time;
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..load.clients)
-        .map(|_| {
-            let (step, next) = (step.clone(), Arc::clone(&next));
-            tokio::spawn(async move {
-                let (mut done, mut errors) = (0usize, 0usize);
-                while next.fetch_add(1, Ordering::Relaxed) < requests && Instant::now() < deadline {
-                    if step().await {
-                        done += 1;
-                    } else {
-                        errors += 1;
-                    }
-                }
-                (done, errors)
-            })
-        })
-        .collect();
-    let (mut done, mut errors) = (0, 0);
-    for task in tasks {
-        let (d, e) = task.await.unwrap();
-        done += d;
-        errors += e;
-    }
-    let elapsed = started.elapsed();
-    assert_eq!(errors, 0, "every step succeeded");
-    assert!(done > 0);
-    done as f64 / elapsed.as_secs_f64()
-}
-
 /// `POST /v1/oid4vp/requests`: the service's answer, if 201.
 async fn create(client: &reqwest::Client, base: &str) -> Option<Value> {
     let answer = client
@@ -487,11 +445,4 @@ async fn flow(client: &reqwest::Client, base: &str, wallet: &(SigningKey, String
         return false;
     };
     result["status"] == "accepted"
-}
-
-/// SIGTERM by process id, then the process is waited for by the caller.
-fn stop(server: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status();
 }

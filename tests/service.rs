@@ -1432,7 +1432,7 @@ async fn openapi_json_is_served_as_written_and_documents_every_route() {
     // but the router's 404 `not_found` and 405); the methods not documented on a
     // path are 405.
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 12);
+    assert_eq!(paths.len(), 13);
     for (path, item) in paths {
         let url = server.url(path);
         for method in ["get", "post", "put", "delete", "patch"] {
@@ -1450,6 +1450,10 @@ async fn openapi_json_is_served_as_written_and_documents_every_route() {
                     status != StatusCode::METHOD_NOT_ALLOWED && body["code"] != "not_found",
                     "{method} {path}: {status} {body}"
                 );
+            } else if path == "/v1/oauth/authorize" && method == "get" {
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+                assert_eq!(body["error"], "unsupported_response_type", "{body}");
             } else if path == "/v1/oauth/token" && method == "post" {
                 // The token endpoint answers in the OAuth shape: 400 for a body
                 // that is not a token request form.

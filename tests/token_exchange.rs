@@ -28,6 +28,14 @@ async fn a_presentation_becomes_an_rfc_9068_token_for_one_resource() {
     assert_eq!(metadata["token_endpoint"], TOKEN_ENDPOINT);
     assert_eq!(metadata["jwks_uri"], "https://auth.example/v1/oauth/jwks");
     assert_eq!(metadata["grant_types_supported"], json!([TOKEN_EXCHANGE]));
+    let response = client()
+        .get(node.url("/v1/oauth/authorize?response_type=code&client_id=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let refusal: Value = response.json().await.unwrap();
+    assert_eq!(refusal["error"], "unsupported_response_type");
     let jwks = node.get("/v1/oauth/jwks").await;
 
     let presentation = world.present(&node.nonce().await);

@@ -58,6 +58,7 @@ enum Endpoint {
     Oid4vpResult,
     Oid4vpResponse,
     AuthzMetadata,
+    AuthzAuthorize,
     AuthzJwks,
     AuthzNonce,
     AuthzToken,
@@ -72,7 +73,7 @@ pub(super) struct Route {
 }
 
 /// Every route the service serves.
-pub(super) const ROUTES: [Route; 12] = [
+pub(super) const ROUTES: [Route; 13] = [
     Route {
         method: Method::Post,
         path: "/v1/presentations/verify",
@@ -120,6 +121,11 @@ pub(super) const ROUTES: [Route; 12] = [
     },
     Route {
         method: Method::Get,
+        path: "/v1/oauth/authorize",
+        endpoint: Endpoint::AuthzAuthorize,
+    },
+    Route {
+        method: Method::Get,
         path: "/v1/oauth/jwks",
         endpoint: Endpoint::AuthzJwks,
     },
@@ -148,6 +154,7 @@ impl Route {
             Endpoint::Oid4vpResult => on(method, super::oid4vp::result),
             Endpoint::Oid4vpResponse => on(method, super::oid4vp::response),
             Endpoint::AuthzMetadata => on(method, super::authz::endpoints::metadata),
+            Endpoint::AuthzAuthorize => on(method, super::authz::endpoints::authorize),
             Endpoint::AuthzJwks => on(method, super::authz::endpoints::jwks),
             Endpoint::AuthzNonce => on(method, super::authz::endpoints::nonce),
             Endpoint::AuthzToken => on(method, super::authz::endpoints::token),

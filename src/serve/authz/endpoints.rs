@@ -38,6 +38,9 @@ pub(in crate::serve) async fn metadata(
     let body = json!({
         "issuer": role.issuer,
         "token_endpoint": role.token_endpoint(),
+        // RFC 8414 requires it and MCP clients (the Python SDK's OAuthMetadata) refuse
+        // metadata without it; it answers every request `unsupported_response_type`.
+        "authorization_endpoint": format!("{}/v1/oauth/authorize", role.issuer),
         "jwks_uri": role.jwks_uri(),
         "nonce_endpoint": role.nonce_endpoint(),
         "grant_types_supported": [TOKEN_EXCHANGE],
@@ -52,6 +55,23 @@ pub(in crate::serve) async fn metadata(
         "agentid_dpop_required": role.require_dpop,
     });
     Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(body)).into_response())
+}
+
+/// `GET /v1/oauth/authorize`: there is no browser flow here; every request is
+/// refused (RFC 6749 §4.1.2.1 `unsupported_response_type`, answered directly: no
+/// redirect URI is trusted).
+pub(in crate::serve) async fn authorize(State(service): State<Shared>) -> Response {
+    if let Err(error) = role(&service) {
+        return error.into_response();
+    }
+    OAuthError {
+        status: StatusCode::BAD_REQUEST,
+        code: "unsupported_response_type",
+        description: "no authorization-code flow: agents get tokens by token exchange at the \
+                      token endpoint"
+            .into(),
+    }
+    .into_response()
 }
 
 /// `GET /v1/oauth/jwks`: the signing key and the previous keys still published.
