@@ -207,3 +207,40 @@ pub fn presented_nonce(presentation: &str) -> Option<String> {
         .and_then(Value::as_str)
         .map(str::to_owned)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::b64url_encode;
+
+    fn jwt(payload: &Value) -> String {
+        format!(
+            "{}.{}.c2ln",
+            b64url_encode(br#"{"alg":"ES256","typ":"kb+jwt"}"#),
+            b64url_encode(payload.to_string().as_bytes())
+        )
+    }
+
+    #[test]
+    fn the_nonce_is_read_from_the_kb_jwt_or_the_terminal_hop() {
+        let kb = jwt(&serde_json::json!({"nonce": "n-1", "aud": "https://as.example"}));
+        assert_eq!(
+            presented_nonce(&format!("a.b.c~d1~{kb}")),
+            Some("n-1".into())
+        );
+        assert_eq!(presented_nonce(&format!("a.b.c~{kb}")), Some("n-1".into()));
+        let terminal = jwt(&serde_json::json!({"nonce": "n-2"}));
+        let chain = format!("a.b.c~d~~h.o.p~d2~~{terminal}~d3~");
+        assert_eq!(presented_nonce(&chain), Some("n-2".into()));
+        // No key binding, no nonce, or nothing readable: none.
+        for presentation in [
+            "a.b.c~d1~".to_owned(),
+            String::new(),
+            "~~~".to_owned(),
+            format!("a.b.c~{}", jwt(&serde_json::json!({"nonce": 7}))),
+            format!("a.b.c~{}", "x".repeat(70_000)),
+        ] {
+            assert_eq!(presented_nonce(&presentation), None, "{:.40}", presentation);
+        }
+    }
+}
