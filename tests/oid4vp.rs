@@ -380,7 +380,9 @@ async fn a_replayed_response_is_refused() {
 async fn an_expired_request_refuses_its_object_and_its_response() {
     on_both(|at| async move {
         let world = World::new();
-        let node = Node::start(&world, "x509_hash", &at, &["--request-ttl", "1s"]);
+        // Whole seconds: a 3 s request lives at least 2 s (fetched well within that,
+        // even on a loaded machine) and is surely expired 4.1 s after creation.
+        let node = Node::start(&world, "x509_hash", &at, &["--request-ttl", "3s"]);
         let (created, object) = direct_post_request(&node, json!({})).await;
         let unfetched = node.create(&json!({"dcql_query": person_query()})).await;
         let presentation = world.presentation(
@@ -388,7 +390,7 @@ async fn an_expired_request_refuses_its_object_and_its_response() {
             nonce(&object),
             "given_name,nationality",
         );
-        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
         let (status, _) = fetch(unfetched["request_uri"].as_str().unwrap()).await;
         assert_eq!(status, StatusCode::GONE);
         let (status, body) = post_form(

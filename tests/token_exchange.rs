@@ -125,7 +125,7 @@ async fn a_token_never_outlives_the_credential_or_the_configured_maximum() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presentations_not_bound_to_this_server_and_a_fresh_nonce_are_refused() {
     let world = World::new();
-    let node = embedded(&world, &["--token-nonce-ttl", "1s"]);
+    let node = embedded(&world, &[]);
     // For another audience (the tool server itself, which the credential allows).
     let for_tools = world.present_to(&world.credential, TOOLS, &node.nonce().await);
     let answer = node.exchange(&for_tools, TOOLS, "tools:read", None).await;
@@ -140,10 +140,17 @@ async fn presentations_not_bound_to_this_server_and_a_fresh_nonce_are_refused() 
     let foreign = world.present(&other_node.nonce().await);
     let answer = node.exchange(&foreign, TOOLS, "tools:read", None).await;
     assert!(refused(&answer, "invalid_request").contains("not one this server issued"));
-    // A stale nonce: issued, then let expire.
-    let stale = world.present(&node.nonce().await);
+    // A stale nonce: issued, then let expire (whole seconds: a 1 s nonce is surely
+    // expired 2.1 s later).
+    let short = Node::start(
+        &world,
+        world.path("short-state").to_str().unwrap(),
+        None,
+        &["--token-nonce-ttl", "1s"],
+    );
+    let stale = world.present(&short.nonce().await);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let answer = node.exchange(&stale, TOOLS, "tools:read", None).await;
+    let answer = short.exchange(&stale, TOOLS, "tools:read", None).await;
     assert!(refused(&answer, "invalid_request").contains("expired"));
     // A refused request does not spend its nonce: the right presentation with a
     // nonce first sent with a wrong scope still goes through.
