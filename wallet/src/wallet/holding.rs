@@ -220,6 +220,15 @@ impl Wallet {
         decode(&body)
     }
 
+    /// A held credential that has not expired at `now` (for presenting or delegating it).
+    fn unexpired_credential(&self, id: &str, now: u64) -> Result<CredentialRecord, WalletError> {
+        let record = self.credential(id)?;
+        if record.expires_at.is_some_and(|exp| exp <= now) {
+            return Err(WalletError::Expired(id.to_owned()));
+        }
+        Ok(record)
+    }
+
     /// Every credential held, without claim values.
     ///
     /// # Errors
@@ -320,10 +329,7 @@ impl Wallet {
         request: &PresentationRequest,
         now: u64,
     ) -> Result<String, WalletError> {
-        let record = self.credential(id)?;
-        if record.expires_at.is_some_and(|exp| exp <= now) {
-            return Err(WalletError::Expired(id.to_owned()));
-        }
+        let record = self.unexpired_credential(id, now)?;
         if record.sd_jwt.contains("~~") {
             return Err(WalletError::request(format!(
                 "{id} is a delegation: present it with an action (agentid present --action '{{…}}')"
@@ -376,10 +382,7 @@ impl Wallet {
         spec: &DelegationSpec,
         now: u64,
     ) -> Result<String, WalletError> {
-        let record = self.credential(id)?;
-        if record.expires_at.is_some_and(|exp| exp <= now) {
-            return Err(WalletError::Expired(id.to_owned()));
-        }
+        let record = self.unexpired_credential(id, now)?;
         let key = self.signing_key(&record.holder)?;
         let parent = self.rights_of(&record.sd_jwt, now)?;
         let delegation = crate::delegate::delegate(&record.sd_jwt, &key, &parent, spec, now)?;
@@ -415,10 +418,7 @@ impl Wallet {
         request: &PresentationRequest,
         now: u64,
     ) -> Result<String, WalletError> {
-        let record = self.credential(id)?;
-        if record.expires_at.is_some_and(|exp| exp <= now) {
-            return Err(WalletError::Expired(id.to_owned()));
-        }
+        let record = self.unexpired_credential(id, now)?;
         if !record.sd_jwt.contains("~~") {
             return Err(WalletError::request(format!(
                 "{id} is not a delegation: present it with disclosures"
