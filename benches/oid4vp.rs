@@ -24,8 +24,7 @@
 mod load;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,7 +38,7 @@ use agentid_wallet::{present, unix_now, CredentialRequest, Issuer, SigningKey, T
 use criterion::{criterion_group, Criterion};
 use serde_json::{json, Value};
 
-use load::{run_clients, stop, Load};
+use load::{client, on_fresh_schema, run_clients, start_service, stop, Load};
 
 const NOW: u64 = 1_800_000_000;
 const CLIENT_ID: &str = "redirect_uri:https://verifier.example/v1/oid4vp/responses/r1";
@@ -263,32 +262,11 @@ fn main() {
 }
 
 async fn postgres_run(url: &str, load: &Load) -> (f64, f64) {
-    let schema = format!("agentid_bench_{}", std::process::id());
-    let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .await
-        .unwrap();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let location = format!("{url}{separator}options=-csearch_path%3D{schema}");
-    let outcome = tokio::spawn({
-        let load = *load;
-        async move { service_run(Some(location), &load).await }
+    let load = *load;
+    on_fresh_schema(url, "agentid_bench", move |location| async move {
+        service_run(Some(location), &load).await
     })
-    .await;
-    admin
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .await
-        .unwrap();
-    match outcome {
-        Ok(rates) => rates,
-        Err(error) => std::panic::resume_unwind(error.into_panic()),
-    }
+    .await
 }
 
 /// Starts the service on `state` (a temporary sled directory when `None`) and
@@ -310,7 +288,8 @@ async fn service_run(state: Option<String>, load: &Load) -> (f64, f64) {
         .local_addr()
         .unwrap()
         .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_agentid"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_agentid"));
+    command
         .args([
             "serve",
             "verifier",
@@ -322,30 +301,10 @@ async fn service_run(state: Option<String>, load: &Load) -> (f64, f64) {
         .args(["--public-url", &format!("http://localhost:{port}")])
         .args(["--client-id-prefix", "redirect_uri", "--state", &state])
         .arg("--state-secret")
-        .arg(&secret_path)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start agentid serve verifier");
-    let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    if first.trim() != format!("listening on 127.0.0.1:{port}") {
-        stop(&mut server);
-        panic!("unexpected first line from the service: {first:?}");
-    }
+        .arg(&secret_path);
+    let mut server = start_service(&mut command, port);
     let base = format!("http://127.0.0.1:{port}");
-    // reqwest's rustls backend (the product's) takes the process-wide provider.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(load.clients)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let client = client(load);
     let wallet = Arc::new((holder, sd_jwt, port));
     let create_rate = run_clients(load, {
         let (client, base) = (client.clone(), base.clone());

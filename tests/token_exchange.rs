@@ -92,28 +92,14 @@ async fn a_presentation_becomes_an_rfc_9068_token_for_one_resource() {
 async fn a_token_never_outlives_the_credential_or_the_configured_maximum() {
     let world = World::with_lifetime(40);
     let node = embedded(&world, &["--token-max-ttl", "2m"]);
-    let (status, body) = node
-        .exchange(
-            &world.present(&node.nonce().await),
-            TOOLS,
-            "tools:read",
-            None,
-        )
-        .await;
+    let (status, body) = node.exchange_fresh(&world, TOOLS, "tools:read", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let claims = claims_of(&text(&body, "access_token"));
     assert_eq!(claims["exp"].as_u64().unwrap(), world.expires_at);
 
     let world = World::new();
     let node = embedded(&world, &["--token-max-ttl", "1m"]);
-    let (status, body) = node
-        .exchange(
-            &world.present(&node.nonce().await),
-            TOOLS,
-            "tools:read",
-            None,
-        )
-        .await;
+    let (status, body) = node.exchange_fresh(&world, TOOLS, "tools:read", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let claims = claims_of(&text(&body, "access_token"));
     assert_eq!(
@@ -173,12 +159,7 @@ async fn scopes_resources_and_audiences_beyond_the_credential_are_refused() {
     let world = World::new();
     let node = embedded(&world, &[]);
     let ask = |resource: &'static str, scope: &'static str| {
-        let node = &node;
-        let world = &world;
-        async move {
-            let presentation = world.present(&node.nonce().await);
-            node.exchange(&presentation, resource, scope, None).await
-        }
+        node.exchange_fresh(&world, resource, scope, None)
     };
     assert!(refused(
         &ask(TOOLS, "tools:read payments:write").await,
@@ -312,12 +293,7 @@ async fn a_dpop_proof_binds_the_token_to_its_key_once() {
     // The credential's own key proves possession: the binding carries through.
     let proof = sign_dpop_proof(&world.agent, "POST", TOKEN_ENDPOINT, None, None, now());
     let (status, body) = node
-        .exchange(
-            &world.present(&node.nonce().await),
-            TOOLS,
-            "tools:read",
-            Some(&proof),
-        )
+        .exchange_fresh(&world, TOOLS, "tools:read", Some(&proof))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["token_type"], "DPoP");
@@ -328,12 +304,7 @@ async fn a_dpop_proof_binds_the_token_to_its_key_once() {
     );
     // The same proof again (with a fresh presentation): a replay.
     let answer = node
-        .exchange(
-            &world.present(&node.nonce().await),
-            TOOLS,
-            "tools:read",
-            Some(&proof),
-        )
+        .exchange_fresh(&world, TOOLS, "tools:read", Some(&proof))
         .await;
     assert!(refused(&answer, "invalid_dpop_proof").contains("already used"));
     // A proof for another URL, another method, an old one, one with an ath.
@@ -371,12 +342,7 @@ async fn a_dpop_proof_binds_the_token_to_its_key_once() {
         ),
     ] {
         let answer = node
-            .exchange(
-                &world.present(&node.nonce().await),
-                TOOLS,
-                "tools:read",
-                Some(&proof),
-            )
+            .exchange_fresh(&world, TOOLS, "tools:read", Some(&proof))
             .await;
         assert!(
             refused(&answer, "invalid_dpop_proof").contains(why),
@@ -386,12 +352,7 @@ async fn a_dpop_proof_binds_the_token_to_its_key_once() {
     // Any other key may prove possession too (a per-session key).
     let proof = sign_dpop_proof(&session, "POST", TOKEN_ENDPOINT, None, None, now());
     let (status, body) = node
-        .exchange(
-            &world.present(&node.nonce().await),
-            TOOLS,
-            "tools:read",
-            Some(&proof),
-        )
+        .exchange_fresh(&world, TOOLS, "tools:read", Some(&proof))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let claims = claims_of(&text(&body, "access_token"));
@@ -405,14 +366,7 @@ async fn a_dpop_proof_binds_the_token_to_its_key_once() {
 async fn a_server_requiring_dpop_refuses_a_request_without_a_proof() {
     let world = World::new();
     let node = embedded(&world, &["--token-require-dpop"]);
-    let answer = node
-        .exchange(
-            &world.present(&node.nonce().await),
-            TOOLS,
-            "tools:read",
-            None,
-        )
-        .await;
+    let answer = node.exchange_fresh(&world, TOOLS, "tools:read", None).await;
     refused(&answer, "invalid_dpop_proof");
 }
 
@@ -458,14 +412,7 @@ async fn a_previous_key_stays_published_for_rotation() {
         assert_eq!(key["kty"], "EC");
         assert!(key.get("d").is_none(), "no private member");
     }
-    let (_, body) = node
-        .exchange(
-            &world.present(&node.nonce().await),
-            TOOLS,
-            "tools:read",
-            None,
-        )
-        .await;
+    let (_, body) = node.exchange_fresh(&world, TOOLS, "tools:read", None).await;
     let token = text(&body, "access_token");
     assert_eq!(
         header_of(&token)["kid"],

@@ -1,7 +1,10 @@
-//! The load loop the service benches share: clients on one runtime, each running a
-//! step until the requests are done or the time is up.
+//! What the service benches share: a fresh PostgreSQL schema for a run, starting
+//! `agentid serve verifier` and its keep-alive client, and the load loop (clients on
+//! one runtime, each running a step until the requests are done or the time is up).
 
-use std::process::{Child, Command};
+use std::future::Future;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,4 +61,69 @@ pub(crate) fn stop(server: &mut Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status();
+}
+
+/// Runs `run` with the location of a fresh schema of the PostgreSQL database `url`
+/// (`search_path` set to it), named `prefix` and the process id, dropped afterwards.
+pub(crate) async fn on_fresh_schema<T, F, Fut>(url: &str, prefix: &str, run: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let schema = format!("{prefix}_{}", std::process::id());
+    let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .await
+        .unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let location = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    let outcome = tokio::spawn(run(location)).await;
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
+    match outcome {
+        Ok(value) => value,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
+/// Spawns `command` (an `agentid serve verifier … --listen 127.0.0.1:PORT`) and waits
+/// for its "listening on" line.
+pub(crate) fn start_service(command: &mut Command, port: u16) -> Child {
+    let mut server = command
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start agentid serve verifier");
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    if first.trim() != format!("listening on 127.0.0.1:{port}") {
+        stop(&mut server);
+        panic!("unexpected first line from the service: {first:?}");
+    }
+    server
+}
+
+/// A keep-alive client for `load.clients` connections (reqwest's rustls backend, the
+/// product's, takes the process-wide ring provider).
+pub(crate) fn client(load: &Load) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(load.clients)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }

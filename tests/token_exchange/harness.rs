@@ -406,6 +406,21 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Exchanges a fresh presentation of `world`'s credential, bound to this node
+    /// and one of its nonces, for a token on `resource` with `scope`.
+    pub(crate) async fn exchange_fresh(
+        &self,
+        world: &World,
+        resource: &str,
+        scope: &str,
+        dpop: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let presentation = world.present(&self.nonce().await);
+        self.exchange(&presentation, resource, scope, dpop).await
+    }
+}
+
 pub(crate) fn exchange_form<'a>(
     presentation: &'a str,
     resource: &'a str,
