@@ -162,6 +162,18 @@ impl StateSecret {
         key
     }
 
+    /// The key the issuer service's `c_nonce`s are authenticated with (another
+    /// key than the authorization server's: a nonce of one is never one of the other).
+    pub(crate) fn credential_nonce_key(&self) -> Zeroizing<[u8; 32]> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        expand(
+            self.secret.as_ref(),
+            b"agentid issuer c_nonce key v1",
+            key.as_mut(),
+        );
+        key
+    }
+
     /// The response-encryption key of request `id`: the same on every node holding
     /// this secret, different for every request.
     pub(crate) fn response_key(&self, id: &str) -> p256::SecretKey {

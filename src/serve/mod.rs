@@ -42,6 +42,7 @@ mod error;
 mod health;
 mod limits;
 mod listener;
+mod nonce;
 mod oid4vp;
 mod oid4vp_setup;
 

@@ -136,6 +136,34 @@ impl Issuer {
         self.key.public_key()
     }
 
+    /// A signed Token Status List token (`statuslist+jwt`) for the list at `uri`,
+    /// issued by this issuer: `bits` per entry (1, 2, 4 or 8), every entry VALID
+    /// (0) but those in `entries` (`(index, value)`), valid for `lifetime_secs`
+    /// from `now`, to be fetched again after `ttl_secs` (its `ttl` claim).
+    ///
+    /// # Errors
+    /// [`WalletError::InvalidRequest`] for a width other than 1, 2, 4 or 8, or an
+    /// entry past the list ([`crate::STATUS_LIST_ENTRIES`]) or wider than `bits`.
+    pub fn status_list_token(
+        &self,
+        uri: &str,
+        bits: u8,
+        entries: &[(u32, u8)],
+        now: u64,
+        lifetime_secs: u64,
+        ttl_secs: u64,
+    ) -> Result<String, WalletError> {
+        crate::status_list::ListToken {
+            uri,
+            bits,
+            entries,
+            now,
+            lifetime_secs,
+            ttl_secs,
+        }
+        .sign(&self.id, self.kid.as_deref(), &self.key)
+    }
+
     /// Issues an SD-JWT VC (`typ: dc+sd-jwt`) as of `now` (Unix seconds).
     ///
     /// The claims are checked against the JSON Schema of `request.vct` before

@@ -55,14 +55,61 @@ impl StatusListState {
         now: u64,
         ttl_secs: u64,
     ) -> Result<String, WalletError> {
-        let mut bits = vec![0u8; (STATUS_LIST_ENTRIES / 8) as usize];
-        for &index in &self.revoked {
-            // One bit per entry, least significant bit first (§4.1); 1 = INVALID.
-            bits[(index / 8) as usize] |= 1 << (index % 8);
+        let entries: Vec<(u32, u8)> = self.revoked.iter().map(|&index| (index, 1)).collect();
+        let token = ListToken {
+            uri: &self.uri,
+            bits: 1,
+            entries: &entries,
+            now,
+            lifetime_secs: ttl_secs,
+            ttl_secs,
+        };
+        token.sign(issuer, Some(kid), key)
+    }
+}
+
+/// One status list token to sign: the list's URI, its entry width and every entry
+/// that is not VALID (0).
+pub(crate) struct ListToken<'a> {
+    pub(crate) uri: &'a str,
+    /// Bits per entry: 1, 2, 4 or 8.
+    pub(crate) bits: u8,
+    /// `(index, value)`; indexes below [`STATUS_LIST_ENTRIES`], values below `2^bits`.
+    pub(crate) entries: &'a [(u32, u8)],
+    pub(crate) now: u64,
+    /// `exp − iat`.
+    pub(crate) lifetime_secs: u64,
+    /// The `ttl` claim: how long a consumer may cache the token before fetching
+    /// it again.
+    pub(crate) ttl_secs: u64,
+}
+
+impl ListToken<'_> {
+    /// The signed token (`typ: statuslist+jwt`), `exp` = `now + lifetime_secs`.
+    pub(crate) fn sign(
+        &self,
+        issuer: &str,
+        kid: Option<&str>,
+        key: &SigningKey,
+    ) -> Result<String, WalletError> {
+        if !matches!(self.bits, 1 | 2 | 4 | 8) {
+            return Err(WalletError::request(
+                "status list entries are 1, 2, 4 or 8 bits",
+            ));
+        }
+        let bits = usize::from(self.bits);
+        let mut array = vec![0u8; STATUS_LIST_ENTRIES as usize * bits / 8];
+        for &(index, value) in self.entries {
+            if index >= STATUS_LIST_ENTRIES || u16::from(value) >= 1 << bits {
+                return Err(WalletError::request("status list entry out of range"));
+            }
+            // Entries fill each byte from its least significant bit (§4.1).
+            let bit = index as usize * bits;
+            array[bit / 8] |= value << (bit % 8);
         }
         let mut encoder = ZlibEncoder::new(Vec::new(), Compression::best());
         encoder
-            .write_all(&bits)
+            .write_all(&array)
             .and_then(|()| encoder.flush())
             .map_err(|error| {
                 WalletError::request(format!("compressing the status list: {error}"))
@@ -73,14 +120,16 @@ impl StatusListState {
         let mut header = Map::new();
         header.insert("alg".into(), key.algorithm().as_str().into());
         header.insert("typ".into(), STATUS_LIST_TYP.into());
-        header.insert("kid".into(), kid.into());
+        if let Some(kid) = kid {
+            header.insert("kid".into(), kid.into());
+        }
         let payload = json!({
             "iss": issuer,
             "sub": self.uri,
-            "iat": now,
-            "exp": now.saturating_add(ttl_secs),
-            "ttl": ttl_secs,
-            "status_list": {"bits": 1, "lst": b64url_encode(&compressed)},
+            "iat": self.now,
+            "exp": self.now.saturating_add(self.lifetime_secs),
+            "ttl": self.ttl_secs,
+            "status_list": {"bits": self.bits, "lst": b64url_encode(&compressed)},
         });
         let Value::Object(payload) = payload else {
             return Err(WalletError::request("status list payload"));

@@ -10,14 +10,13 @@
 //! A token is granted only within the credential's effective rights
 //! ([`agentid_verifier::grant`]); status lists and the verifier's policy apply as
 //! at `/v1/presentations/verify`. `docs/oauth.md` lists every claim and where it
-//! comes from. One file per role: [`setup`] (flags and keys), [`nonce`],
+//! comes from. One file per role: [`setup`] (flags and keys; nonces are [`crate::serve::nonce`]),
 //! [`token_request`] (the form), [`mint`] (the token), [`endpoints`] (handlers),
 //! [`errors`] (the OAuth error shape).
 
 pub(super) mod endpoints;
 mod errors;
 mod mint;
-mod nonce;
 pub(super) mod setup;
 mod token_request;
 
@@ -27,7 +26,7 @@ use agentid_verifier::PublicKey;
 use agentid_wallet::SigningKey;
 
 use super::state::StateStore;
-use nonce::NonceKey;
+use crate::serve::nonce::NonceKey;
 
 /// How old a DPoP proof at the token endpoint may be, in seconds.
 const DPOP_MAX_AGE_SECS: u64 = 60;

@@ -9,10 +9,10 @@ use agentid_verifier::Algorithm;
 use agentid_wallet::SigningKey;
 use zeroize::Zeroizing;
 
-use super::nonce::NonceKey;
 use super::Authz;
 use crate::cli::VerifierAuthzArgs;
 use crate::error::CliError;
+use crate::serve::nonce::NonceKey;
 use crate::serve::oid4vp_setup::OpenState;
 
 /// Longest key file read, in bytes.

@@ -1,5 +1,5 @@
 //! Values that may be used once: the authorization server's nonces and the DPoP
-//! proof `jti`s it accepted. Each is kept, as the SHA-256 of its text, until it
+//! proof `jti`s it accepted, the issuer's caller-assertion `jti`s and `c_nonce`s. Each is kept, as the SHA-256 of its text, until it
 //! would have expired anyway; [`StateStore::mark_used`] records one atomically
 //! across every node sharing the store and answers whether it was new.
 //!
@@ -48,6 +48,10 @@ pub(crate) enum MarkKind {
     TokenNonce,
     /// The `jti` of a DPoP proof accepted at the token endpoint.
     DpopJti,
+    /// A caller's client-assertion `jti` at the issuer service.
+    CallerAssertion,
+    /// A `c_nonce` from the issuer's OpenID4VCI nonce endpoint.
+    CredentialNonce,
 }
 
 impl MarkKind {
@@ -55,6 +59,8 @@ impl MarkKind {
         match self {
             MarkKind::TokenNonce => "token_nonce",
             MarkKind::DpopJti => "dpop_jti",
+            MarkKind::CallerAssertion => "caller_assertion",
+            MarkKind::CredentialNonce => "c_nonce",
         }
     }
 
@@ -62,6 +68,8 @@ impl MarkKind {
         match self {
             MarkKind::TokenNonce => b'n',
             MarkKind::DpopJti => b'j',
+            MarkKind::CallerAssertion => b'a',
+            MarkKind::CredentialNonce => b'c',
         }
     }
 }

@@ -31,6 +31,7 @@
 
 mod codec;
 mod error;
+pub(crate) mod issuer;
 mod limits;
 pub(crate) mod marks;
 mod pg_config;

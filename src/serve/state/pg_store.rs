@@ -141,6 +141,29 @@ impl PgStateStore {
         self.bounded(client.query_opt(&statement, params)).await
     }
 
+    pub(super) async fn query(
+        &self,
+        client: &Client,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StateError> {
+        let statement = self.bounded(client.prepare_cached(sql)).await?;
+        self.bounded(client.query(&statement, params)).await
+    }
+
+    /// Runs a transaction's statements bounded as a whole on the client side (the
+    /// server bounds each by `statement_timeout`); the database's own error is left
+    /// to the caller.
+    pub(super) async fn bounded_tx<T>(
+        &self,
+        work: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<Result<T, tokio_postgres::Error>, StateError> {
+        let deadline = self.limits.statement_timeout.saturating_mul(2) + CLIENT_GRACE;
+        tokio::time::timeout(deadline, work)
+            .await
+            .map_err(|_| StateError::Unavailable("the database did not answer in time".into()))
+    }
+
     pub(super) async fn execute(
         &self,
         client: &Client,

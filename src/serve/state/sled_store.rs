@@ -40,7 +40,7 @@ impl std::fmt::Debug for SledStateStore {
 
 pub(super) struct Inner {
     /// Kept open for the tree's lifetime.
-    _db: ::sled::Db,
+    pub(super) db: ::sled::Db,
     tree: ::sled::Tree,
     /// Values used once (token-endpoint nonces, DPoP `jti`s): [`super::marks`].
     pub(super) marks: ::sled::Tree,
@@ -230,7 +230,7 @@ fn open_blocking(dir: &Path, limits: StateLimits) -> Result<Inner, StateError> {
         *expiries.entry(expires_at).or_insert(0u64) += 1;
     }
     Ok(Inner {
-        _db: db,
+        db,
         tree,
         marks,
         limits,

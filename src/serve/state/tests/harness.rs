@@ -12,7 +12,7 @@ pub(super) const T0: u64 = 1_700_000_000;
 const STATE: &str = "state-of-the-request";
 
 /// 16 random bytes as hex.
-pub(super) fn random_hex() -> String {
+pub(in crate::serve::state) fn random_hex() -> String {
     let mut bytes = [0u8; 16];
     OsRng.fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -144,7 +144,7 @@ where
 
 /// The database `AGENTID_TEST_POSTGRES` names, or `None` after saying the test is
 /// skipped.
-pub(super) fn postgres_url() -> Option<String> {
+pub(in crate::serve::state) fn postgres_url() -> Option<String> {
     let url = std::env::var("AGENTID_TEST_POSTGRES").ok();
     if url.is_none() {
         println!("skipped: AGENTID_TEST_POSTGRES unset");
@@ -153,13 +153,13 @@ pub(super) fn postgres_url() -> Option<String> {
 }
 
 /// `url` with its sessions' `search_path` set to `schema`.
-pub(super) fn with_search_path(url: &str, schema: &str) -> String {
+pub(in crate::serve::state) fn with_search_path(url: &str, schema: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}options=-csearch_path%3D{schema}")
 }
 
 /// An administrative connection to the test database.
-pub(super) async fn admin(url: &str) -> tokio_postgres::Client {
+pub(in crate::serve::state) async fn admin(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .unwrap();

@@ -9,7 +9,7 @@
 //! unreachable servers).
 
 mod backends;
-mod harness;
+pub(super) mod harness;
 mod limits;
 mod marks;
 mod nodes;

@@ -1,4 +1,5 @@
-//! The token endpoint's nonces: stateless to hand out, single use to spend.
+//! Server nonces (the token endpoint's, the issuer's `c_nonce`s): stateless to hand
+//! out, single use to spend.
 //!
 //! A nonce is `base64url(expiry (8 bytes, big-endian seconds) || 16 random bytes ||
 //! HMAC-SHA-256(key, expiry || random) truncated to 16 bytes)`, the key derived from
