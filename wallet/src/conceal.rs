@@ -3,8 +3,10 @@
 use agentid_verifier::{b64url_encode, sha256_b64, ClaimPath, PathSegment};
 use rand_core::{OsRng, RngCore};
 use serde_json::{Map, Value};
+use zeroize::Zeroizing;
 
 use crate::error::WalletError;
+use crate::jws::compact_json;
 
 /// How many decoy digests to add to each `_sd` array (RFC 9901 §4.2.5), so a
 /// verifier cannot count the claims it was not shown.
@@ -26,9 +28,49 @@ impl Decoys {
     /// No decoys.
     pub const NONE: Decoys = Decoys { min: 0, max: 0 };
 
-    fn count(self) -> usize {
+    fn count(self, randomness: &mut Randomness) -> usize {
         let span = u32::from(self.max.saturating_sub(self.min)) + 1;
-        usize::from(self.min) + (OsRng.next_u32() % span) as usize
+        let draw = u32::from_le_bytes(randomness.take());
+        usize::from(self.min) + (draw % span) as usize
+    }
+}
+
+/// Bytes read from the operating system's generator at a time.
+const POOL_BYTES: usize = 256;
+
+/// The random bytes of one issuance (`jti`, salts, decoy counts), read from `OsRng`
+/// [`POOL_BYTES`] at a time: one system call covers a typical credential, where one
+/// call per salt was a tenth of an issuance. Every byte comes from
+/// `OsRng` and is handed out once; what is left is zeroized on drop (decoy salts
+/// are never revealed).
+pub(crate) struct Randomness {
+    pool: Zeroizing<[u8; POOL_BYTES]>,
+    used: usize,
+}
+
+impl Randomness {
+    pub(crate) fn new() -> Self {
+        Randomness {
+            pool: Zeroizing::new([0; POOL_BYTES]),
+            used: POOL_BYTES,
+        }
+    }
+
+    /// The next `N` bytes.
+    pub(crate) fn take<const N: usize>(&mut self) -> [u8; N] {
+        if POOL_BYTES - self.used < N {
+            OsRng.fill_bytes(self.pool.as_mut_slice());
+            self.used = 0;
+        }
+        let mut bytes = [0u8; N];
+        bytes.copy_from_slice(&self.pool[self.used..self.used + N]);
+        self.used += N;
+        bytes
+    }
+
+    /// 128-bit random salt, base64url (RFC 9901 §4.2.1 recommends at least 128 bits).
+    fn salt(&mut self) -> String {
+        b64url_encode(&self.take::<16>())
     }
 }
 
@@ -38,15 +80,10 @@ pub(crate) struct Concealed {
     pub(crate) disclosures: Vec<String>,
 }
 
-/// 128-bit random salt, base64url (RFC 9901 §4.2.1 recommends at least 128 bits).
-fn salt() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    b64url_encode(&bytes)
-}
-
-fn disclosure(parts: Vec<Value>) -> String {
-    b64url_encode(Value::Array(parts).to_string().as_bytes())
+/// A disclosure: the base64url of the JSON array of `parts` (a tuple serializes
+/// as an array, without building a `Value::Array` first).
+fn disclosure(parts: &impl serde::Serialize) -> String {
+    b64url_encode(&compact_json(parts))
 }
 
 /// Replaces every claim named by `paths` with a digest, innermost first, so a
@@ -60,12 +97,14 @@ pub(crate) fn conceal(
     claims: Map<String, Value>,
     paths: &[ClaimPath],
     decoys: Decoys,
+    randomness: &mut Randomness,
 ) -> Result<Concealed, WalletError> {
     let mut concealer = Concealer {
         paths,
         matched: vec![false; paths.len()],
         disclosures: Vec::new(),
         decoys,
+        randomness,
     };
     let claims = concealer.object(claims, &ClaimPath::root())?;
     if let Some(unmatched) = concealer.matched.iter().position(|matched| !matched) {
@@ -77,14 +116,15 @@ pub(crate) fn conceal(
     })
 }
 
-struct Concealer<'p> {
+struct Concealer<'p, 'r> {
     paths: &'p [ClaimPath],
     matched: Vec<bool>,
     disclosures: Vec<String>,
     decoys: Decoys,
+    randomness: &'r mut Randomness,
 }
 
-impl Concealer<'_> {
+impl Concealer<'_, '_> {
     /// True when some path names `here`; marks those paths as used.
     fn selected(&mut self, here: &ClaimPath) -> bool {
         let mut selected = false;
@@ -121,7 +161,7 @@ impl Concealer<'_> {
             let path = here.child(PathSegment::Key(name.clone()));
             let value = self.value(value, &path)?;
             if self.selected(&path) {
-                let encoded = disclosure(vec![salt().into(), name.into(), value]);
+                let encoded = disclosure(&(self.randomness.salt(), &name, &value));
                 digests.push(sha256_b64(&encoded));
                 self.disclosures.push(encoded);
             } else {
@@ -129,8 +169,8 @@ impl Concealer<'_> {
             }
         }
         if !digests.is_empty() {
-            for _ in 0..self.decoys.count() {
-                digests.push(sha256_b64(&salt()));
+            for _ in 0..self.decoys.count(self.randomness) {
+                digests.push(sha256_b64(&self.randomness.salt()));
             }
             // Sorted, so the order does not reveal which claim is which.
             digests.sort_unstable();
@@ -148,7 +188,7 @@ impl Concealer<'_> {
             let path = here.child(PathSegment::Index(index));
             let item = self.value(item, &path)?;
             if self.selected(&path) {
-                let encoded = disclosure(vec![salt().into(), item]);
+                let encoded = disclosure(&(self.randomness.salt(), &item));
                 let mut placeholder = Map::new();
                 placeholder.insert("...".into(), sha256_b64(&encoded).into());
                 self.disclosures.push(encoded);

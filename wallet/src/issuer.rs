@@ -5,14 +5,14 @@ use agentid_verifier::predicate::{ValueEncoding, COMMITMENTS_CLAIM};
 use agentid_verifier::{
     b64url_encode, ClaimPath, PathSegment, PublicKey, REGISTERED_CLAIMS, SD_JWT_VC_TYP,
 };
-use rand_core::{OsRng, RngCore};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 use crate::commit::Opening;
-use crate::conceal::{conceal, Decoys};
+use crate::conceal::{conceal, Decoys, Randomness};
 use crate::did::did_key_url;
 use crate::error::WalletError;
-use crate::jws::{header, sign_compact};
+use crate::jws::{encode_header, header, sign_under_encoded_header};
 use crate::keys::SigningKey;
 use crate::schema::SchemaRegistry;
 
@@ -75,6 +75,9 @@ pub struct Issuer {
     key: SigningKey,
     schemas: SchemaRegistry,
     decoys: Decoys,
+    /// The encoded JWS header of SD-JWT VCs (`alg`, `typ: dc+sd-jwt`, `kid`), the
+    /// same for every credential: built when `key` or `kid` is set.
+    vc_header: String,
 }
 
 impl Issuer {
@@ -85,9 +88,11 @@ impl Issuer {
     pub fn from_did_key(key: SigningKey) -> Result<Self, WalletError> {
         let id = key.did()?;
         let kid = did_key_url(key.public_key())?;
+        let kid = Some(kid);
         Ok(Issuer {
             id,
-            kid: Some(kid),
+            vc_header: jws_header(&key, kid.as_deref(), SD_JWT_VC_TYP),
+            kid,
             key,
             schemas: SchemaRegistry::builtin()?,
             decoys: Decoys::default(),
@@ -102,6 +107,7 @@ impl Issuer {
         Ok(Issuer {
             id: id.into(),
             kid: None,
+            vc_header: jws_header(&key, None, SD_JWT_VC_TYP),
             key,
             schemas: SchemaRegistry::builtin()?,
             decoys: Decoys::default(),
@@ -122,6 +128,7 @@ impl Issuer {
 
     /// Returns the issuer writing this `kid` header (or none).
     pub fn with_kid(mut self, kid: Option<String>) -> Self {
+        self.vc_header = jws_header(&self.key, kid.as_deref(), SD_JWT_VC_TYP);
         self.kid = kid;
         self
     }
@@ -212,15 +219,20 @@ impl Issuer {
                 }
             }
         }
-        self.schemas.validate(
-            &request.vct,
-            &Value::Object(request.claims.clone()),
-            request.lifetime_secs,
-        )?;
+        // One copy of the claims, validated and then concealed (it was copied once
+        // for each).
+        let claims = Value::Object(request.claims.clone());
+        self.schemas
+            .validate(&request.vct, &claims, request.lifetime_secs)?;
+        let Value::Object(claims) = claims else {
+            unreachable!("built as an object above")
+        };
         let expires_at = now
             .checked_add(request.lifetime_secs)
             .ok_or_else(|| WalletError::request("lifetime overflows"))?;
-        let credential_id = random_id();
+        // One pool for the `jti` and the concealment's salts and decoys.
+        let mut randomness = Randomness::new();
+        let credential_id = random_id(&mut randomness);
         let mut registered = Map::new();
         registered.insert("sub".into(), request.subject.clone().into());
         registered.insert("iat".into(), now.into());
@@ -276,11 +288,12 @@ impl Issuer {
                 disclosable.push(path.clone());
             }
         }
-        let sd_jwt = self.issue_sd_jwt(
+        let sd_jwt = self.sign_sd_jwt(
             SD_JWT_VC_TYP,
             registered,
-            request.claims.clone(),
+            claims,
             &disclosable,
+            &mut randomness,
         )?;
         Ok(IssuedCredential {
             sd_jwt,
@@ -303,20 +316,54 @@ impl Issuer {
         claims: Map<String, Value>,
         disclosable: &[ClaimPath],
     ) -> Result<String, WalletError> {
-        let concealed = conceal(claims, disclosable, self.decoys)?;
-        let mut payload = concealed.claims;
-        for (name, value) in registered {
-            if payload.insert(name.clone(), value).is_some() {
-                return Err(WalletError::request(format!("claim {name:?} given twice")));
+        self.sign_sd_jwt(typ, registered, claims, disclosable, &mut Randomness::new())
+    }
+
+    /// [`issue_sd_jwt`](Self::issue_sd_jwt) drawing its salts from `randomness`.
+    fn sign_sd_jwt(
+        &self,
+        typ: &str,
+        registered: Map<String, Value>,
+        claims: Map<String, Value>,
+        disclosable: &[ClaimPath],
+        randomness: &mut Randomness,
+    ) -> Result<String, WalletError> {
+        let concealed = conceal(claims, disclosable, self.decoys, randomness)?;
+        // The smaller map goes into the larger: the same payload, fewer inserts.
+        let (mut payload, rest) = if concealed.claims.len() >= registered.len() {
+            (concealed.claims, registered)
+        } else {
+            (registered, concealed.claims)
+        };
+        for (name, value) in rest {
+            match payload.entry(name) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(value);
+                }
+                Entry::Occupied(occupied) => {
+                    return Err(WalletError::request(format!(
+                        "claim {:?} given twice",
+                        occupied.key()
+                    )));
+                }
             }
         }
         payload.insert("iss".into(), self.id.clone().into());
         payload.insert("_sd_alg".into(), "sha-256".into());
-        let mut header = header(&self.key, typ);
-        if let Some(kid) = &self.kid {
-            header.insert("kid".into(), kid.clone().into());
-        }
-        let mut sd_jwt = sign_compact(&header, &payload, &self.key);
+        let mut sd_jwt = if typ == SD_JWT_VC_TYP {
+            sign_under_encoded_header(&self.vc_header, &payload, &self.key)
+        } else {
+            let header = jws_header(&self.key, self.kid.as_deref(), typ);
+            sign_under_encoded_header(&header, &payload, &self.key)
+        };
+        sd_jwt.reserve(
+            concealed
+                .disclosures
+                .iter()
+                .map(|disclosure| disclosure.len() + 1)
+                .sum::<usize>()
+                + 1,
+        );
         sd_jwt.push('~');
         for disclosure in concealed.disclosures {
             sd_jwt.push_str(&disclosure);
@@ -324,6 +371,15 @@ impl Issuer {
         }
         Ok(sd_jwt)
     }
+}
+
+/// The encoded JWS header of the issuer's tokens: `alg`, `typ` and `kid` if any.
+fn jws_header(key: &SigningKey, kid: Option<&str>, typ: &str) -> String {
+    let mut header = header(key, typ);
+    if let Some(kid) = kid {
+        header.insert("kid".into(), kid.into());
+    }
+    encode_header(&header)
 }
 
 /// The value at `segments` inside `claims`.
@@ -347,8 +403,9 @@ pub fn cnf(holder_key: &PublicKey) -> Value {
 }
 
 /// A random 128-bit identifier, base64url.
-fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    format!("urn:agentid:credential:{}", b64url_encode(&bytes))
+fn random_id(randomness: &mut Randomness) -> String {
+    format!(
+        "urn:agentid:credential:{}",
+        b64url_encode(&randomness.take::<16>())
+    )
 }
