@@ -567,6 +567,61 @@ pub(crate) enum ServeCommand {
     /// OpenAPI 3.1 description). Logs go to standard error
     /// (RUST_LOG, default info); stops on SIGTERM or Ctrl-C.
     Verifier(Box<ServeVerifierArgs>),
+    /// The issuer as an HTTP service, signing with the --wallet's root key
+    /// (unlocked once): POST /v1/credentials for configured callers, revocation and
+    /// suspension, the status lists (GET /v1/status-lists/N), and OpenID4VCI 1.0
+    /// (pre-authorized code) for wallets. State in a directory or PostgreSQL
+    /// (several nodes). Stops on SIGTERM or Ctrl-C.
+    Issuer(Box<ServeIssuerArgs>),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServeIssuerArgs {
+    /// The address to listen on, e.g. 127.0.0.1:8443 (port 0: any free port; the
+    /// address bound is printed as "listening on ADDR").
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: String,
+    /// The URL callers and wallets reach this service at, without a path, e.g.
+    /// https://issuer.example: caller assertions are for it (aud), it is the
+    /// OpenID4VCI credential issuer, and status lists are served under it.
+    #[arg(long, value_name = "URL")]
+    pub(crate) public_url: String,
+    /// Who may ask for credentials: a JSON file {"callers": [{"id", "jwk"}, …]}
+    /// (docs/issuer.md); read at start.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) callers: PathBuf,
+    /// Where the issuer's state lives: a directory (embedded, one node) or a
+    /// PostgreSQL URL (postgres://…, shared by every node).
+    #[arg(long, value_name = "DIR|URL", default_value = "agentid-issuer-state")]
+    pub(crate) store: String,
+    /// The 32-byte secret sealing offers and keying nonces; every node sharing a
+    /// PostgreSQL store needs the same file. Default, embedded store only: `secret`
+    /// inside the store directory, created on first start.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state_secret: Option<PathBuf>,
+    /// The longest a caller's assertion may live (exp - iat), e.g. 5m.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub(crate) assertion_max_lifetime: String,
+    /// How long a status list token is valid (exp - iat), e.g. 24h; tokens are
+    /// signed again after half of it, or at once after a change.
+    #[arg(long, value_name = "DURATION", default_value = "12h")]
+    pub(crate) status_lifetime: String,
+    /// How long verifiers and caches may keep a status list token before fetching
+    /// it again (its `ttl`, Cache-Control max-age), e.g. 1m: the most a
+    /// revocation takes to reach a verifier that follows it.
+    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    pub(crate) status_ttl: String,
+    /// How long a credential offer's pre-authorized code stays redeemable, e.g. 10m.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub(crate) offer_ttl: String,
+    /// How long an OpenID4VCI access token works, e.g. 5m.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub(crate) token_ttl: String,
+    /// How long a c_nonce stays usable, e.g. 5m.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub(crate) nonce_ttl: String,
+    #[command(flatten)]
+    pub(crate) http: HttpLimitArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -583,9 +638,6 @@ pub(crate) struct ServeVerifierArgs {
     /// given here are refused: status unknown.
     #[arg(long, value_name = "FILE")]
     pub(crate) status: Vec<PathBuf>,
-    /// Largest request body accepted, in bytes (larger: 413).
-    #[arg(long, value_name = "N", default_value_t = 1024 * 1024)]
-    pub(crate) max_body_bytes: usize,
     /// Most verification requests worked on at once (default: two per core); the
     /// others wait up to --queue-wait-ms, then get 503 with Retry-After.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -598,6 +650,21 @@ pub(crate) struct ServeVerifierArgs {
     /// How long a request waits for a free slot before 503, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub(crate) queue_wait_ms: u64,
+    #[command(flatten)]
+    pub(crate) http: HttpLimitArgs,
+    #[command(flatten)]
+    pub(crate) oid4vp: VerifierOid4vpArgs,
+    #[command(flatten)]
+    pub(crate) authz: VerifierAuthzArgs,
+}
+
+/// The limits of an HTTP service: sizes and times of one connection and request,
+/// and of all of them together (`src/serve/limits.rs`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct HttpLimitArgs {
+    /// Largest request body accepted, in bytes (larger: 413).
+    #[arg(long, value_name = "N", default_value_t = 1024 * 1024)]
+    pub(crate) max_body_bytes: usize,
     /// How long a connection may take to send a request's headers, in milliseconds;
     /// also how long an idle keep-alive connection stays open. Then it is closed.
     #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
@@ -620,10 +687,6 @@ pub(crate) struct ServeVerifierArgs {
     /// with Retry-After.
     #[arg(long, value_name = "N", default_value_t = 64 * 1024 * 1024)]
     pub(crate) max_buffered_bytes: usize,
-    #[command(flatten)]
-    pub(crate) oid4vp: VerifierOid4vpArgs,
-    #[command(flatten)]
-    pub(crate) authz: VerifierAuthzArgs,
 }
 
 /// The verifier service's authorization-server role (RFC 8693 token exchange).

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(args),
         Command::VerifyBatch(args) => batch_cmd::run(args),
         Command::Serve(ServeCommand::Verifier(args)) => serve::run(args, cli.wallet.as_ref()),
+        Command::Serve(ServeCommand::Issuer(args)) => serve::run_issuer(args, cli.wallet.as_ref()),
         Command::Request(command) => request_cmd::run(command, cli.wallet.as_ref()),
         Command::Mandate(command) => {
             mandate_cmd::run(command, cli.wallet.as_ref(), cli.allow_expensive_kdf)

@@ -25,7 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::ApiError;
 use super::Shared;
-use crate::cli::ServeVerifierArgs;
+use crate::cli::HttpLimitArgs;
 use crate::error::CliError;
 
 /// The limits in force, from the command line.
@@ -40,7 +40,7 @@ pub(super) struct Limits {
 }
 
 impl Limits {
-    pub(super) fn from_args(args: &ServeVerifierArgs) -> Result<Self, CliError> {
+    pub(super) fn from_args(args: &HttpLimitArgs) -> Result<Self, CliError> {
         if args.max_buffered_bytes < args.max_body_bytes {
             return Err(CliError::usage(format!(
                 "--max-buffered-bytes {} is less than --max-body-bytes {}: no body of the \

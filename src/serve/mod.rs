@@ -40,6 +40,7 @@ use limits::{BodyBudget, Limits};
 mod authz;
 mod error;
 mod health;
+mod issuer;
 mod limits;
 mod listener;
 mod nonce;
@@ -123,13 +124,15 @@ fn load_verifier(args: &ServeVerifierArgs) -> Result<Verifier, CliError> {
     Ok(Verifier::new(trust, policy).with_status_lists(status))
 }
 
+pub(crate) use issuer::run as run_issuer;
+
 pub(crate) fn run(
     args: &ServeVerifierArgs,
     wallet: Option<&std::path::PathBuf>,
 ) -> Result<(), CliError> {
     // Status lists are checked for freshness at every use: send SIGHUP after
     // replacing the token files (or the trust file) to load them again.
-    let limits = Limits::from_args(args)?;
+    let limits = Limits::from_args(&args.http)?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let slots = args
         .max_concurrent
@@ -182,24 +185,38 @@ fn init_logging() {
 /// two verify handlers ([`limits::Slot`]), taken once the body is in. Every
 /// refusal, the layers' included, is an [`ApiError`].
 fn router(service: Shared, limits: &Limits) -> Router {
+    with_limits(routes::router(), limits).with_state(service)
+}
+
+/// `routes` inside the per-request limits (see [`router`]); shared by every service.
+fn with_limits<S: Clone + Send + Sync + 'static>(routes: Router<S>, limits: &Limits) -> Router<S> {
     let request_timeout = limits.request_timeout;
-    routes::router()
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(
-                    move |error: tower::BoxError| async move {
-                        error::from_layer(&error, request_timeout)
-                    },
-                ))
-                .timeout(request_timeout)
-                .layer(axum::middleware::from_fn_with_state(
-                    BodyBudget::new(limits),
-                    limits::buffer_body,
-                ))
-                // The body is already read and bounded by `buffer_body`.
-                .layer(DefaultBodyLimit::disable()),
-        )
-        .with_state(service)
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(
+                move |error: tower::BoxError| async move {
+                    error::from_layer(&error, request_timeout)
+                },
+            ))
+            .timeout(request_timeout)
+            .layer(axum::middleware::from_fn_with_state(
+                BodyBudget::new(limits),
+                limits::buffer_body,
+            ))
+            // The body is already read and bounded by `buffer_body`.
+            .layer(DefaultBodyLimit::disable()),
+    )
+}
+
+/// Binds `listen`, refusing it as a usage error.
+async fn bind(listen: &str) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), CliError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|error| CliError::usage(format!("cannot listen on {listen}: {error}")))?;
+    let address = listener
+        .local_addr()
+        .map_err(|error| CliError::failed(format!("cannot read the bound address: {error}")))?;
+    Ok((listener, address))
 }
 
 async fn serve(
@@ -208,12 +225,7 @@ async fn serve(
     service: Shared,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), CliError> {
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .map_err(|error| CliError::usage(format!("cannot listen on {}: {error}", args.listen)))?;
-    let address = listener
-        .local_addr()
-        .map_err(|error| CliError::failed(format!("cannot read the bound address: {error}")))?;
+    let (listener, address) = bind(&args.listen).await?;
     let app = router(Arc::clone(&service), limits);
     tokio::spawn(reload_on_hangup(args.clone(), Arc::clone(&service)));
     if let Some(role) = service.oid4vp.clone() {
@@ -223,7 +235,18 @@ async fn serve(
         tokio::spawn(authz::sweep_marks(role.store.clone()));
     }
     tokio::spawn(health::watch_status_lists(service));
+    serve_app(listener, address, app, limits, shutdown).await
+}
 
+/// Serves `app` on `listener` until `shutdown`, then gives in-flight requests
+/// [`SHUTDOWN_GRACE`] to finish. Prints "listening on ADDR" once accepting.
+async fn serve_app(
+    listener: tokio::net::TcpListener,
+    address: std::net::SocketAddr,
+    app: Router,
+    limits: &Limits,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), CliError> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(listener::serve(
         listener,

@@ -23,8 +23,28 @@ pub(super) struct OpenState {
 /// Opens `--state` with its `--state-secret` (created beside embedded state when
 /// not given).
 pub(super) async fn open_state(args: &VerifierOid4vpArgs) -> Result<OpenState, CliError> {
-    let postgres = is_postgres_url(&args.state);
-    let secret = match (&args.state_secret, postgres) {
+    let (location, secret) = state_location(&args.state, args.state_secret.as_deref(), "requests")?;
+    let store = StateStore::open(&location, StateLimits::default())
+        .await
+        .map_err(|e| CliError::failed(format!("service state: {e}")))?;
+    Ok(OpenState {
+        store,
+        secret,
+        postgres: is_postgres_url(&args.state),
+    })
+}
+
+/// Where a service keeps its state (`state`: a directory, or a PostgreSQL URL)
+/// and its state secret: the file given, else, for a directory only, `secret`
+/// inside it (created on first start). An embedded store lives in the
+/// subdirectory `embedded` of the directory.
+pub(super) fn state_location(
+    state: &str,
+    secret: Option<&Path>,
+    embedded: &str,
+) -> Result<(String, StateSecret), CliError> {
+    let postgres = is_postgres_url(state);
+    let secret = match (secret, postgres) {
         (Some(path), _) => StateSecret::read(path)?,
         (None, true) => {
             return Err(CliError::usage(
@@ -32,31 +52,21 @@ pub(super) async fn open_state(args: &VerifierOid4vpArgs) -> Result<OpenState, C
             ))
         }
         (None, false) => {
-            std::fs::create_dir_all(&args.state).map_err(|e| {
-                CliError::failed(format!(
-                    "cannot create the state directory {}: {e}",
-                    args.state
-                ))
+            std::fs::create_dir_all(state).map_err(|e| {
+                CliError::failed(format!("cannot create the state directory {state}: {e}"))
             })?;
-            StateSecret::read_or_create(&Path::new(&args.state).join("secret"))?
+            StateSecret::read_or_create(&Path::new(state).join("secret"))?
         }
     };
-    let store_location = if postgres {
-        args.state.clone()
+    let location = if postgres {
+        state.to_owned()
     } else {
-        Path::new(&args.state)
-            .join("requests")
+        Path::new(state)
+            .join(embedded)
             .to_string_lossy()
             .into_owned()
     };
-    let store = StateStore::open(&store_location, StateLimits::default())
-        .await
-        .map_err(|e| CliError::failed(format!("service state: {e}")))?;
-    Ok(OpenState {
-        store,
-        secret,
-        postgres,
-    })
+    Ok((location, secret))
 }
 
 /// The role, or `None` without `--public-url`. `state` is the open state store
