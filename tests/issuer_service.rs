@@ -280,7 +280,7 @@ async fn requests_the_schema_or_the_rules_refuse_are_refused() {
         (
             "a lifetime over the schema's maximum",
             with(&|b| b["ttl"] = json!("2d")),
-            "lifetime",
+            "at most 1440 minutes",
         ),
         (
             "an unknown type",
