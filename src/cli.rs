@@ -322,8 +322,31 @@ pub(crate) struct IssueArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ReceiveArgs {
     /// The issued credential: a file, or - for standard input.
-    #[arg(value_name = "FILE|-")]
-    pub(crate) input: String,
+    #[arg(
+        value_name = "FILE|-",
+        required_unless_present = "offer",
+        conflicts_with = "offer"
+    )]
+    pub(crate) input: Option<String>,
+    /// Receive by OpenID4VCI 1.0 instead: a credential offer URI
+    /// (openid-credential-offer://?credential_offer=… or …?credential_offer_uri=…)
+    /// with a pre-authorized code. A fresh task key is made and proven; the
+    /// credential is verified and stored bound to it.
+    #[arg(long, value_name = "URI")]
+    pub(crate) offer: Option<String>,
+    /// With --offer: the task the new key is for (default: the offer's credential
+    /// configuration).
+    #[arg(long, requires = "offer")]
+    pub(crate) task: Option<String>,
+    /// With --offer: the new key's algorithm.
+    #[arg(long, value_enum, default_value = "eddsa", requires = "offer")]
+    pub(crate) alg: AlgArg,
+    /// With --offer: allow plain-http issuer URLs (local tests only).
+    #[arg(long, requires = "offer")]
+    pub(crate) allow_http: bool,
+    /// With --offer: extra TLS root certificates (PEM) for reaching the issuer.
+    #[arg(long, value_name = "FILE", requires = "offer")]
+    pub(crate) tls_ca: Vec<PathBuf>,
     /// Accept only issuers in this trust file (default: any did:key issuer, whose
     /// signature is checked against its DID).
     #[arg(long, value_name = "FILE")]

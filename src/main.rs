@@ -19,6 +19,7 @@ mod error;
 mod io;
 mod mandate_cmd;
 mod oid4vp;
+mod receive_offer;
 mod request_cmd;
 mod serve;
 mod timefmt;

@@ -248,7 +248,14 @@ pub(crate) fn run(
                         })?)
                     }
                 };
-            let bytes = read_bounded(&args.input, MAX_CREDENTIAL_BYTES)?;
+            if let Some(offer) = &args.offer {
+                let mut wallet = open(dir)?;
+                let id = crate::receive_offer::receive(&mut wallet, offer, args, trust.as_ref())?;
+                println!("{id}");
+                return Ok(());
+            }
+            let input = args.input.as_deref().unwrap_or("-");
+            let bytes = read_bounded(input, MAX_CREDENTIAL_BYTES)?;
             let text = std::str::from_utf8(&bytes)
                 .map_err(|_| CliError::invalid("input is not UTF-8 text"))?;
             let mut wallet = open(dir)?;

@@ -1,5 +1,6 @@
-//! The HTTP client of the OpenID4VP roles: the wallet fetching request objects and
-//! posting responses, the verifier service calling back its caller.
+//! The HTTP client of the OpenID4VP roles (the wallet fetching request objects and
+//! posting responses, the verifier service calling back its caller) and of the
+//! OpenID4VCI wallet (`agentid receive --offer`).
 //!
 //! rustls with the `ring` provider (already built for the cryptography), the
 //! platform's root certificates plus any the operator adds, `https` only unless
@@ -142,12 +143,27 @@ impl HttpClient {
         body: &serde_json::Value,
         max_bytes: usize,
     ) -> Result<Fetched, CliError> {
+        self.post_json_with(url, body, None, max_bytes).await
+    }
+
+    /// POSTs a JSON body to `url`, with `Authorization: Bearer <token>` if given.
+    pub(crate) async fn post_json_with(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        bearer: Option<&str>,
+        max_bytes: usize,
+    ) -> Result<Fetched, CliError> {
         let url = self.check_url(url)?;
-        let response = self
+        let mut request = self
             .client
             .post(url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
+            .body(body.to_string());
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| CliError::failed(format!("POST {url}: {}", describe(&e))))?;

@@ -1,6 +1,9 @@
 //! The world of the issuer-service tests: an issuer wallet, callers with keys,
 //! and `agentid serve issuer` processes on the system clock.
 
+// Shared by several test crates, each using part of it.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader, Read as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
