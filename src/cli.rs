@@ -61,6 +61,10 @@ pub(crate) enum Command {
     /// OpenID4VP requests made and checked offline.
     #[command(subcommand)]
     Request(RequestCommand),
+    /// For callers of `serve issuer`: the public JWK of a caller key (for the
+    /// callers file), and signed client assertions (RFC 7523) to authenticate with.
+    #[command(subcommand)]
+    Caller(CallerCommand),
     /// Create an encrypted wallet with a root identity key.
     Init(InitArgs),
     /// Print the wallet's root DID.
@@ -784,6 +788,32 @@ pub(crate) struct RequestIdentityArgs {
     /// Its certificate chain, PEM, leaf first, without the trust anchor.
     #[arg(long, value_name = "FILE")]
     pub(crate) request_chain: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CallerCommand {
+    /// Print the public JWK of a caller key (P-256 or Ed25519, PKCS#8 PEM).
+    Jwk {
+        /// The caller's private key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Print a fresh single-use client assertion: iss = sub = --id, aud =
+    /// --audience (the issuer's public URL), iat, exp, a random jti.
+    Assertion {
+        /// The caller's private key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The caller id, as in the callers file.
+        #[arg(long)]
+        id: String,
+        /// The issuer service's public URL.
+        #[arg(long, value_name = "URL")]
+        audience: String,
+        /// How long it stays usable, e.g. 2m (the issuer accepts at most 5m by default).
+        #[arg(long, value_name = "DURATION", default_value = "2m")]
+        lifetime: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

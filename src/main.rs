@@ -12,11 +12,13 @@ mod answer_cmd;
 mod ap2_cmd;
 mod approve_cmd;
 mod batch_cmd;
+mod caller_cmd;
 mod cli;
 mod decision;
 mod demo;
 mod error;
 mod io;
+mod keyfile;
 mod mandate_cmd;
 mod oid4vp;
 mod receive_offer;
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Serve(ServeCommand::Verifier(args)) => serve::run(args, cli.wallet.as_ref()),
         Command::Serve(ServeCommand::Issuer(args)) => serve::run_issuer(args, cli.wallet.as_ref()),
         Command::Request(command) => request_cmd::run(command, cli.wallet.as_ref()),
+        Command::Caller(command) => caller_cmd::run(command),
         Command::Mandate(command) => {
             mandate_cmd::run(command, cli.wallet.as_ref(), cli.allow_expensive_kdf)
         }

@@ -179,6 +179,7 @@ pub(crate) fn run(
     let result = match command {
         Command::Demo(_) | Command::Verify(_) | Command::VerifyBatch(_) | Command::Serve(_)
         | Command::Request(_)
+        | Command::Caller(_)
         | Command::Approve(_)
         | Command::Mandate(_) => {
             return None

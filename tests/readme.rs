@@ -2,7 +2,7 @@
 //! (`set -euo pipefail`), in an empty temporary directory, with the freshly built
 //! `agentid` first on `PATH`. Blocks whose first line is a comment starting with
 //! `# (not run by tests/readme.rs` are skipped (they build this repository). The
-//! service example's port 8080 is replaced by a free one, so parallel runs do not
+//! service examples' ports 8080, 8081 and 8082 are replaced by free ones, so parallel runs do not
 //! collide. A failing block fails this test with the script's output.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -32,6 +32,21 @@ fn shell_blocks(markdown: &str) -> Vec<String> {
     }
     assert!(current.is_none(), "README.md has an unclosed ```sh block");
     blocks
+}
+
+/// Runs administrative SQL on the database at `url`.
+fn admin(url: &str, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client.batch_execute(sql).await.unwrap();
+    });
 }
 
 fn free_port() -> u16 {
@@ -76,11 +91,38 @@ fn the_readme_shell_blocks_run_as_written_in_order() {
             !mcp || have_examples
         })
         .collect();
+    // The several-node issuer block needs PostgreSQL: a fresh schema of the
+    // database AGENTID_TEST_POSTGRES names, as DATABASE_URL; skipped without one.
+    let postgres = std::env::var("AGENTID_TEST_POSTGRES").ok();
+    let run: Vec<&String> = run
+        .into_iter()
+        .filter(|block| {
+            let needs = block.contains("$DATABASE_URL");
+            if needs && postgres.is_none() {
+                eprintln!("skipped the README's PostgreSQL block: AGENTID_TEST_POSTGRES is unset");
+            }
+            !needs || postgres.is_some()
+        })
+        .collect();
+    let schema = format!("agentid_readme_{}", std::process::id());
+    let database_url = postgres.as_deref().map(|base| {
+        admin(
+            base,
+            &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
+        );
+        let separator = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{separator}options=-csearch_path%3D{schema}")
+    });
     let port = free_port().to_string();
+    let node_ports = [free_port().to_string(), free_port().to_string()];
     let mut script = String::from("set -euo pipefail\n");
     for (index, block) in run.iter().enumerate() {
         script.push_str(&format!("echo '>>> README block {}' >&2\n", index + 1));
-        script.push_str(&block.replace("8080", &port));
+        let block = block
+            .replace("8080", &port)
+            .replace("8081", &node_ports[0])
+            .replace("8082", &node_ports[1]);
+        script.push_str(&block);
         script.push('\n');
     }
     script.push_str("echo '>>> README done' >&2\n");
@@ -100,6 +142,7 @@ fn the_readme_shell_blocks_run_as_written_in_order() {
         .env("HOME", dir.path())
         .env_remove("AGENTID_WALLET")
         .env_remove("AGENTID_PASSPHRASE")
+        .env("DATABASE_URL", database_url.as_deref().unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -129,6 +172,9 @@ fn the_readme_shell_blocks_run_as_written_in_order() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    if let Some(base) = &postgres {
+        admin(base, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    }
     let last_block = stderr
         .lines()
         .rev()

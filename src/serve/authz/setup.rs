@@ -1,13 +1,9 @@
 //! Turning `serve verifier`'s token flags into the role: the issuer, the signing
 //! keys (current and previous), the lifetimes.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use agentid_verifier::dpop::jwk_thumbprint;
-use agentid_verifier::Algorithm;
-use agentid_wallet::SigningKey;
-use zeroize::Zeroizing;
 
 use super::Authz;
 use crate::cli::VerifierAuthzArgs;
@@ -16,7 +12,6 @@ use crate::serve::nonce::NonceKey;
 use crate::serve::oid4vp_setup::OpenState;
 
 /// Longest key file read, in bytes.
-const MAX_KEY_FILE_BYTES: usize = 16 * 1024;
 /// Longest token lifetime accepted for --token-max-ttl.
 const MAX_TOKEN_TTL_SECS: u64 = 24 * 3600;
 
@@ -39,12 +34,12 @@ pub(in crate::serve) fn build(
             CliError::usage("--token-key needs --token-issuer URL (or --public-url)")
         })?;
     let issuer = check_issuer(issuer)?;
-    let signer = read_token_key(key_path)?;
+    let signer = crate::keyfile::read_private_key(key_path)?;
     let previous = args
         .token_key_previous
         .iter()
         .map(|path| {
-            let key = read_token_key(path)?;
+            let key = crate::keyfile::read_private_key(path)?;
             Ok((jwk_thumbprint(key.public_key()), key.public_key().clone()))
         })
         .collect::<Result<Vec<_>, CliError>>()?;
@@ -96,40 +91,4 @@ fn check_issuer(issuer: &str) -> Result<String, CliError> {
         ));
     }
     Ok(issuer.trim_end_matches('/').to_owned())
-}
-
-/// Reads a PKCS#8 PEM private key: P-256 (ES256; SEC1 PEM too) or Ed25519 (EdDSA).
-fn read_token_key(path: &Path) -> Result<SigningKey, CliError> {
-    use p256::pkcs8::der::Decode as _;
-    if let Ok(key) = crate::oid4vp::identity::read_p256_key(path) {
-        return Ok(key);
-    }
-    let bytes = Zeroizing::new(crate::io::read_bounded(
-        &path.to_string_lossy(),
-        MAX_KEY_FILE_BYTES,
-    )?);
-    let refused = || {
-        CliError::usage(format!(
-            "{}: not a P-256 or Ed25519 private key in PKCS#8 PEM",
-            path.display()
-        ))
-    };
-    let pem = std::str::from_utf8(&bytes).map_err(|_| refused())?;
-    let (label, document) = p256::pkcs8::SecretDocument::from_pem(pem).map_err(|_| refused())?;
-    if label != "PRIVATE KEY" {
-        return Err(refused());
-    }
-    let info = p256::pkcs8::PrivateKeyInfo::from_der(document.as_bytes()).map_err(|_| refused())?;
-    // RFC 8410: id-Ed25519, the key an OCTET STRING of 32 bytes inside the field.
-    const ED25519: p256::pkcs8::ObjectIdentifier =
-        p256::pkcs8::ObjectIdentifier::new_unwrap("1.3.101.112");
-    if info.algorithm.oid != ED25519 {
-        return Err(refused());
-    }
-    let seed = match info.private_key {
-        [0x04, 0x20, seed @ ..] if seed.len() == 32 => Zeroizing::new(seed.to_vec()),
-        _ => return Err(refused()),
-    };
-    SigningKey::from_secret_bytes(Algorithm::EdDSA, &seed)
-        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
 }
