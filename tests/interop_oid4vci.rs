@@ -151,7 +151,11 @@ async fn issued_and_verified(alg: &str, disclose: &[&str], by_stdin: bool) {
     let out = received(&output, &node);
     assert_eq!(out["credential_issuer"], json!(node.public_url));
     assert_eq!(out["credential_configuration_id"], "agentid_task_1");
-    assert_eq!(out["issuer_key"], json!(world.issuer), "the wallet checked the issuer's did:key signature");
+    assert_eq!(
+        out["issuer_key"],
+        json!(world.issuer),
+        "the wallet checked the issuer's did:key signature"
+    );
 
     let holder = PublicKey::from_jwk(&out["holder_jwk"]).unwrap();
     assert_eq!(holder.algorithm().as_str(), alg);
@@ -172,7 +176,10 @@ async fn issued_and_verified(alg: &str, disclose: &[&str], by_stdin: bool) {
     // Bound to the key the wallet proved at the credential endpoint: `sub` is its
     // did:key, `cnf.jwk` the key, and the KB-JWT is signed by it for our aud and nonce.
     assert_eq!(verified.subject, Some(did_key::encode(&holder)));
-    assert!(verified.holder_key.as_ref() == Some(&holder), "cnf.jwk is the wallet's key");
+    assert!(
+        verified.holder_key.as_ref() == Some(&holder),
+        "cnf.jwk is the wallet's key"
+    );
     let binding = verified.key_binding.as_ref().unwrap();
     assert_eq!(
         (binding.audience.as_str(), binding.nonce.as_str()),
@@ -221,7 +228,11 @@ async fn a_replayed_pre_authorized_code_is_invalid_grant_to_the_npm_wallet() {
 
     let again = wallet(&peers, &args, None);
     let stderr = text(&again.stderr);
-    assert_eq!(again.status.code(), Some(1), "refused by the issuer: {stderr}");
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "refused by the issuer: {stderr}"
+    );
     assert!(
         stderr.starts_with("invalid_grant"),
         "the library reports the token error response: {stderr}"
@@ -239,6 +250,10 @@ async fn an_offer_for_another_agent_is_invalid_proof_to_the_npm_wallet() {
     let uri = answer["credential_offer_uri"].as_str().unwrap();
     let refused = wallet(&peers, &["--allow-http", "--offer", uri], None);
     let stderr = text(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(1), "refused by the issuer: {stderr}");
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "refused by the issuer: {stderr}"
+    );
     assert!(stderr.starts_with("invalid_proof"), "{stderr}");
 }
