@@ -1,6 +1,7 @@
 //! What the service benches share: a fresh PostgreSQL schema for a run, starting
-//! `agentid serve verifier` and its keep-alive client, and the load loop (clients on
-//! one runtime, each running a step until the requests are done or the time is up).
+//! `agentid serve verifier` or `agentid serve issuer` and its keep-alive client, and
+//! the load loop (clients on one runtime, each running a step until the requests are
+//! done or the time is up).
 
 use std::future::Future;
 use std::io::{BufRead as _, BufReader};
@@ -95,7 +96,7 @@ where
     }
 }
 
-/// Spawns `command` (an `agentid serve verifier … --listen 127.0.0.1:PORT`) and waits
+/// Spawns `command` (an `agentid serve … --listen 127.0.0.1:PORT`) and waits
 /// for its "listening on" line.
 pub(crate) fn start_service(command: &mut Command, port: u16) -> Child {
     let mut server = command
@@ -104,7 +105,7 @@ pub(crate) fn start_service(command: &mut Command, port: u16) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start agentid serve verifier");
+        .expect("start agentid serve");
     let mut first = String::new();
     BufReader::new(server.stdout.take().unwrap())
         .read_line(&mut first)
