@@ -18,7 +18,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "issuer/harness.rs"]
-#[allow(dead_code)]
 mod harness;
 
 use std::collections::{HashMap, HashSet};

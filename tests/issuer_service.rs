@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "issuer/harness.rs"]
-#[allow(dead_code)] // the PostgreSQL schema helpers serve tests/issuer_nodes.rs
 mod harness;
 
 use agentid_verifier::{PresentationRequest, RejectionKind};
