@@ -8,7 +8,7 @@
 //! Bounded: [`PER_NODE`] credentials per node (3 × 2,000, the figure) from
 //! [`CLIENTS_PER_NODE`] keep-alive clients per node, each request with a freshly
 //! signed client assertion and a fresh agent key; the middle node is killed once it
-//! has acknowledged [`KILL_AFTER`]. Measured at about 20 s for the whole test in a
+//! has acknowledged [`KILL_AFTER`]. Measured at about 12 s for the whole test in a
 //! debug build on two cores (the service's cryptography is optimized in debug
 //! builds too).
 //!
