@@ -123,16 +123,7 @@ pub(super) async fn change_status(
     change: Change,
 ) -> Result<Response, ApiRefusal> {
     let caller = caller(&role, &headers).await?;
-    let record = role
-        .mint
-        .store
-        .get(&jti)
-        .await?
-        .ok_or(ApiRefusal::NotFound)?;
-    if !caller.may_manage(&record.caller) {
-        // Not found rather than forbidden: a caller learns nothing of others' jtis.
-        return Err(ApiRefusal::NotFound);
-    }
+    let mut record = managed_record(&role, &caller, &jti).await?;
     let to = match change {
         Change::Revoke => CredentialStatus::Revoked,
         Change::Suspend => CredentialStatus::Suspended,
@@ -145,13 +136,27 @@ pub(super) async fn change_status(
         .set_status(&jti, to, &caller.id, now)
         .await?;
     tracing::info!(caller = %caller.id, jti = %jti, from = outcome.from.name(), to = to.name(), "status changed");
-    let record = role
-        .mint
-        .store
-        .get(&jti)
-        .await?
-        .ok_or(ApiRefusal::NotFound)?;
+    // The record as the store now holds it, without reading it again.
+    if outcome.from != to {
+        record.status = to;
+        record.status_changed_at = Some(now);
+    }
     Ok(Json(summary(&role, &record)).into_response())
+}
+
+/// The record of `jti` if `caller` may manage it; not found otherwise, so a caller
+/// learns nothing of others' `jti`s.
+async fn managed_record(
+    role: &Shared,
+    caller: &Caller,
+    jti: &str,
+) -> Result<IssuedRecord, ApiRefusal> {
+    role.mint
+        .store
+        .get(jti)
+        .await?
+        .filter(|record| caller.may_manage(&record.caller))
+        .ok_or(ApiRefusal::NotFound)
 }
 
 /// A record as the API shows it: no claim value.
@@ -211,13 +216,7 @@ pub(super) async fn show(
     Path(jti): Path<String>,
 ) -> Result<Response, ApiRefusal> {
     let caller = caller(&role, &headers).await?;
-    let record = role
-        .mint
-        .store
-        .get(&jti)
-        .await?
-        .filter(|record| caller.may_manage(&record.caller))
-        .ok_or(ApiRefusal::NotFound)?;
+    let record = managed_record(&role, &caller, &jti).await?;
     Ok(Json(summary(&role, &record)).into_response())
 }
 
