@@ -1,7 +1,7 @@
 //! Making claims selectively disclosable (RFC 9901 §4.2): the issuer's side.
 
 use agentid_verifier::{b64url_encode, sha256_b64, ClaimPath, PathSegment};
-use rand_core::{OsRng, RngCore};
+use rand_core::RngCore;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
@@ -35,14 +35,16 @@ impl Decoys {
     }
 }
 
-/// Bytes read from the operating system's generator at a time.
+/// Bytes drawn from the generator at a time.
 const POOL_BYTES: usize = 256;
 
-/// The random bytes of one issuance (`jti`, salts, decoy counts), read from `OsRng`
-/// [`POOL_BYTES`] at a time: one system call covers a typical credential, where one
-/// call per salt was a tenth of an issuance. Every byte comes from
-/// `OsRng` and is handed out once; what is left is zeroized on drop (decoy salts
-/// are never revealed).
+/// The random bytes of one issuance (`jti`, salts, decoy counts), drawn
+/// [`POOL_BYTES`] at a time from `rand`'s `ThreadRng`: a ChaCha CSPRNG per thread,
+/// seeded from the operating system and reseeded from it every 64 KiB and after a
+/// fork. A system call per credential (`OsRng`) was 0.75 µs of a 24 µs Ed25519
+/// issuance; the thread's generator gives the same 256 bytes in 0.12 µs. Keys and
+/// commitment blindings still come from `OsRng`. Every byte is handed out once;
+/// what is left is zeroized on drop (decoy salts are never revealed).
 pub(crate) struct Randomness {
     pool: Zeroizing<[u8; POOL_BYTES]>,
     used: usize,
@@ -59,7 +61,7 @@ impl Randomness {
     /// The next `N` bytes.
     pub(crate) fn take<const N: usize>(&mut self) -> [u8; N] {
         if POOL_BYTES - self.used < N {
-            OsRng.fill_bytes(self.pool.as_mut_slice());
+            rand::thread_rng().fill_bytes(self.pool.as_mut_slice());
             self.used = 0;
         }
         let mut bytes = [0u8; N];
